@@ -1,0 +1,1 @@
+// Book module. See docs/ARCHITECTURE.md.

@@ -1,0 +1,31 @@
+#define _GNU_SOURCE
+#include "cshim.h"
+#include <sys/mman.h>
+#include <sys/eventfd.h>
+#include <sys/prctl.h>
+#include <sys/wait.h>
+#include <fcntl.h>
+#include <unistd.h>
+#include <time.h>
+
+int cshim_memfd_create(const char *name, unsigned int flags) { return memfd_create(name, flags); }
+int cshim_eventfd(unsigned int initval, int flags) { return eventfd(initval, flags); }
+int cshim_efd_cloexec(void) { return EFD_CLOEXEC; }
+int cshim_efd_nonblock(void) { return EFD_NONBLOCK; }
+int cshim_pipe_cloexec(int fds[2]) { return pipe2(fds, O_CLOEXEC); }
+int cshim_set_parent_death_signal(int sig) { return prctl(PR_SET_PDEATHSIG, sig, 0, 0, 0); }
+int cshim_wifexited(int status) { return WIFEXITED(status); }
+int cshim_wexitstatus(int status) { return WEXITSTATUS(status); }
+int cshim_wifsignaled(int status) { return WIFSIGNALED(status); }
+int cshim_wtermsig(int status) { return WTERMSIG(status); }
+
+uint64_t cshim_monotonic_ns(void) {
+    struct timespec ts;
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    return (uint64_t)ts.tv_sec * 1000000000ull + (uint64_t)ts.tv_nsec;
+}
+uint64_t cshim_wall_ns(void) {
+    struct timespec ts;
+    clock_gettime(CLOCK_REALTIME, &ts);
+    return (uint64_t)ts.tv_sec * 1000000000ull + (uint64_t)ts.tv_nsec;
+}

@@ -1,0 +1,1 @@
+// Engine module. See docs/ARCHITECTURE.md.

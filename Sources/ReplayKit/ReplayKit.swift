@@ -1,0 +1,1 @@
+// ReplayKit module. See docs/ARCHITECTURE.md.

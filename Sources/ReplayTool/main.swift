@@ -1,0 +1,2 @@
+import ReplayKit
+print("replay: not built yet")

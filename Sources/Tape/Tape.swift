@@ -1,0 +1,1 @@
+// Tape module. See docs/ARCHITECTURE.md.

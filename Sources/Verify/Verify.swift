@@ -1,0 +1,1 @@
+// Verify module. See docs/ARCHITECTURE.md.

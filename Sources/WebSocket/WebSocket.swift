@@ -1,0 +1,1 @@
+// WebSocket module. See docs/ARCHITECTURE.md.

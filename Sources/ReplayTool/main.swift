@@ -1,2 +1,11 @@
+// `replay`: stream tapes through the router and worker processes, and the tape tools.
+// Thin: picks the subcommand and maps its outcome to an exit status.
+import Engine
+import Foundation
 import ReplayKit
-print("replay: not built yet")
+
+let arguments = Array(CommandLine.arguments.dropFirst())
+if arguments.first == WorkerProcess.modeArgument {
+    exit(WorkerProcess.main(arguments: Array(arguments.dropFirst())))
+}
+exit(ReplayMain.main(arguments))

@@ -75,12 +75,9 @@ public enum VerifyCommand: Subcommand {
         }
         let maxDifferences = try parsed.int("max-diffs", default: 50, range: 1...1_000_000)
         do {
-            var outcome = try GoldenWorkflow.verify(
+            let outcome = try GoldenWorkflow.verify(
                 reportPath: positionals[0], goldenPath: goldenPath, targetsPath: parsed.value("targets"),
-                junitPath: parsed.value("junit"), json: parsed.flag("json"))
-            if !parsed.flag("json"), let result = outcome.result, maxDifferences != 50 {
-                outcome.text = VerificationText.render(result, maxDifferences: maxDifferences)
-            }
+                junitPath: parsed.value("junit"), json: parsed.flag("json"), maxDifferences: maxDifferences)
             FileHandle.standardOutput.write(Data(outcome.text.utf8))
             return outcome.status
         } catch let error as VerifyError {

@@ -37,9 +37,11 @@ public enum GoldenWorkflow {
     ///   - json: put the `VerificationResult` JSON in `text` instead of the human diff.
     ///   - recordLevels: record full book levels into a written golden (when the report has them).
     ///   - reportSource: how messages name the report (a path, or "this run").
+    ///   - maxDifferences: differences shown in full in the text (the rest are counted).
     public static func handle(
         report: RunReport, goldenPath: String?, writeGoldenPath: String?, bless: Bool, targetsPath: String?,
-        junitPath: String?, json: Bool = false, recordLevels: Bool = false, reportSource: String = "this run"
+        junitPath: String?, json: Bool = false, recordLevels: Bool = false, reportSource: String = "this run",
+        maxDifferences: Int = 50
     ) throws -> GoldenWorkflowOutcome {
         if bless && writeGoldenPath == nil {
             throw VerifyError.invalidOptions("--bless only applies with --write-golden FILE")
@@ -69,7 +71,9 @@ public enum GoldenWorkflow {
             }
             if let junitPath { try writeJUnit(result, to: junitPath) }
             texts.append(
-                json ? String(decoding: try result.jsonData(), as: UTF8.self) : VerificationText.render(result))
+                json
+                    ? String(decoding: try result.jsonData(), as: UTF8.self)
+                    : VerificationText.render(result, maxDifferences: maxDifferences))
             status = result.passed ? passStatus : verificationFailedStatus
             verification = result
         }
@@ -84,7 +88,8 @@ public enum GoldenWorkflow {
 
     /// `replay verify`: a report file against a golden file and/or a targets file.
     public static func verify(
-        reportPath: String, goldenPath: String?, targetsPath: String?, junitPath: String?, json: Bool
+        reportPath: String, goldenPath: String?, targetsPath: String?, junitPath: String?, json: Bool,
+        maxDifferences: Int = 50
     ) throws -> GoldenWorkflowOutcome {
         if goldenPath == nil && targetsPath == nil {
             throw VerifyError.invalidOptions("give a GOLDEN file, --targets FILE, or both")
@@ -92,7 +97,8 @@ public enum GoldenWorkflow {
         let report = try RunReport.load(reportPath)
         return try handle(
             report: report, goldenPath: goldenPath, writeGoldenPath: nil, bless: false, targetsPath: targetsPath,
-            junitPath: junitPath, json: json, reportSource: reportPath)
+            junitPath: junitPath, json: json, reportSource: reportPath,
+            maxDifferences: maxDifferences)
     }
 
     /// Writes a golden from the report; returns the line to print.

@@ -14,9 +14,10 @@ public enum VerificationText {
         switch result.mode {
         case .perWorker:
             lines.append(
-                "Compared per worker: \(result.comparedWorkers) workers, \(result.comparedBooks) books.")
+                "Compared per worker: \(plural(result.comparedWorkers, "worker")), "
+                    + "\(plural(result.comparedBooks, "book")).")
         case .perAsset:
-            lines.append("Compared per-asset digests: \(result.comparedBooks) assets.")
+            lines.append("Compared per-asset digests: \(plural(result.comparedBooks, "asset")).")
         case .targetsOnly:
             lines.append("No golden: checked targets only.")
         }
@@ -38,6 +39,10 @@ public enum VerificationText {
             for check in result.targets { lines.append("  " + check.line) }
         }
         return lines.joined(separator: "\n") + "\n"
+    }
+
+    static func plural(_ count: Int, _ noun: String) -> String {
+        "\(count) \(noun)\(count == 1 ? "" : "s")"
     }
 
     /// The first line: verdict and counts.

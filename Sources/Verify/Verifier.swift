@@ -134,6 +134,7 @@ public enum Verifier {
         comparison.compareTape(report: report, golden: golden)
         comparison.compareOptions(report: report, golden: golden)
         comparison.compareExits(report: report)
+        comparison.noteRunStatus(report: report)
 
         let sameLayout =
             report.options.workers == golden.options.workers && report.options.routing == golden.options.routing
@@ -171,6 +172,7 @@ public enum Verifier {
     {
         var comparison = Comparison()
         comparison.compareExits(report: report)
+        comparison.noteRunStatus(report: report)
         return VerificationResult(
             mode: .targetsOnly, reportSource: reportSource, goldenSource: nil, notes: comparison.notes,
             differences: comparison.differences, targets: targets.check(report),
@@ -251,6 +253,24 @@ private struct Comparison {
                     + fields.map { String($0.field.dropFirst("options.".count)) }.joined(separator: ", ")
                     + " differ from the golden's",
                 fields: fields, details: ["re-run with the golden's options, or re-record the golden"]))
+    }
+
+    /// The run's own findings are not golden differences, but a reader should see them.
+    mutating func noteRunStatus(report: RunReport) {
+        guard report.status != .ok else { return }
+        var findings: [String] = []
+        if report.input.malformedLineCount > 0 { findings.append("\(report.input.malformedLineCount) malformed lines") }
+        if !report.input.tornTails.isEmpty { findings.append("\(report.input.tornTails.count) torn tails") }
+        if !report.untrustedBooks.isEmpty { findings.append("\(report.untrustedBooks.count) untrusted books") }
+        if report.exchangeHash.diverged > 0 {
+            var text = "\(report.exchangeHash.diverged) exchange-hash divergences"
+            if let first = report.exchangeHash.firstDivergence {
+                text += " (first: asset \(first.assetID) at tape line \(first.line))"
+            }
+            findings.append(text)
+        }
+        let detail = findings.isEmpty ? "" : ": " + findings.joined(separator: ", ")
+        notes.append("the run itself ended with status '\(report.status.rawValue)'\(detail)")
     }
 
     mutating func compareExits(report: RunReport) {
@@ -412,7 +432,8 @@ private struct Comparison {
             details += firstDifferingLevels(expected: expectedLevels, actual: actualLevels)
         } else if let actualLevels = actual.levels {
             details.append("actual levels near the top: " + levelsPreview(actualLevels))
-            details.append("(the golden has no levels; record it with levels to see the first differing level)")
+            details.append(
+                "(the golden has no levels; re-record it with --record-levels to see the first differing level)")
         }
         if let lines = actual.lastChangeLines {
             details.append("last changed at \(lines) (first and last change of its final epoch)")

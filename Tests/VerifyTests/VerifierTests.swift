@@ -206,6 +206,20 @@ import Verify
         #expect(differences[0].summary.contains("worker 1 (pid 4001) did not end normally: signal 9"))
     }
 
+    @Test func theRunsOwnWarningsAreNotedWithoutFailing() {
+        var report = Samples.report()
+        report.status = .warnings
+        report.exchangeHash.diverged = 1
+        report.exchangeHash.firstDivergence = HashDivergence(assetID: "42", line: 77, timestampMs: 1)
+        let result = Verifier.compare(report: report, golden: golden)
+        #expect(result.passed)
+        #expect(
+            result.notes == [
+                "the run itself ended with status 'warnings': 1 malformed lines, "
+                    + "1 exchange-hash divergences (first: asset 42 at tape line 77)"
+            ])
+    }
+
     @Test func timingIsNeverComparedExactly() {
         var report = Samples.report()
         report.workers[0].latency = LatencySummary(p50: 1, p99: 2, p999: 3, max: 4)

@@ -5,6 +5,7 @@ import Verify
 @Suite struct GoldenTests {
     @Test func goldenRoundTripThroughAFileVerifiesAsPass() throws {
         let directory = try Samples.temporaryDirectory()
+        defer { try? FileManager.default.removeItem(at: directory) }
         let path = directory.appendingPathComponent("golden.json").path
         let report = Samples.report()
         try Golden.make(from: report).write(to: path, overwrite: false)
@@ -20,6 +21,7 @@ import Verify
 
     @Test func writingTheSameGoldenTwiceGivesIdenticalBytes() throws {
         let directory = try Samples.temporaryDirectory()
+        defer { try? FileManager.default.removeItem(at: directory) }
         let first = directory.appendingPathComponent("first.json").path
         let second = directory.appendingPathComponent("second.json").path
         try Golden.make(from: Samples.report()).write(to: first, overwrite: false)
@@ -57,6 +59,7 @@ import Verify
 
     @Test func writingOverAnExistingGoldenWithoutBlessIsRefused() throws {
         let directory = try Samples.temporaryDirectory()
+        defer { try? FileManager.default.removeItem(at: directory) }
         let path = directory.appendingPathComponent("golden.json").path
         let golden = Golden.make(from: Samples.report())
         try golden.write(to: path, overwrite: false)

@@ -5,6 +5,7 @@ import Verify
 @Suite struct GoldenWorkflowTests {
     @Test func recordThenVerifyPassesAndVerifyingNeverRewritesTheGolden() throws {
         let directory = try Samples.temporaryDirectory()
+        defer { try? FileManager.default.removeItem(at: directory) }
         let path = directory.appendingPathComponent("golden.json").path
         let report = Samples.report()
         let recorded = try GoldenWorkflow.handle(
@@ -24,6 +25,7 @@ import Verify
 
     @Test func reRecordingRequiresBlessAndSaysWhatChanged() throws {
         let directory = try Samples.temporaryDirectory()
+        defer { try? FileManager.default.removeItem(at: directory) }
         let path = directory.appendingPathComponent("golden.json").path
         _ = try GoldenWorkflow.handle(
             report: Samples.report(), goldenPath: nil, writeGoldenPath: path, bless: false, targetsPath: nil,
@@ -76,6 +78,7 @@ import Verify
 
     @Test func targetsFileIsRecordedIntoANewGoldenAndJUnitIsWritten() throws {
         let directory = try Samples.temporaryDirectory()
+        defer { try? FileManager.default.removeItem(at: directory) }
         let targets = directory.appendingPathComponent("targets.json").path
         try Data(#"{"minMessagesPerSecond": 2000000}"#.utf8).write(to: URL(fileURLWithPath: targets))
         let golden = directory.appendingPathComponent("golden.json").path

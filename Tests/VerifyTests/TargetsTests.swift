@@ -76,6 +76,7 @@ import Verify
 
     @Test func targetsFileLoadsAndRejectsUnknownKeys() throws {
         let directory = try Samples.temporaryDirectory()
+        defer { try? FileManager.default.removeItem(at: directory) }
         let good = directory.appendingPathComponent("targets.json")
         try Data(#"{"format":"polytape-targets/1","maxWorkerMemoryMB":100,"maxLatencyP99Micros":100}"#.utf8)
             .write(to: good)

@@ -30,6 +30,7 @@ func runReplay(_ arguments: [String]) throws -> CommandOutput {
 
 @Suite struct VerifyCommandTests {
     /// Writes the sample report and its golden; returns (directory, report path, golden path).
+    /// The caller removes the directory.
     func files(report: RunReport = Samples.report()) throws -> (URL, String, String) {
         let directory = try Samples.temporaryDirectory()
         let reportPath = directory.appendingPathComponent("run.json").path
@@ -40,7 +41,8 @@ func runReplay(_ arguments: [String]) throws -> CommandOutput {
     }
 
     @Test func matchingReportExitsZero() throws {
-        let (_, report, golden) = try files()
+        let (directory, report, golden) = try files()
+        defer { try? FileManager.default.removeItem(at: directory) }
         let output = try runReplay(["verify", report, golden])
         #expect(output.status == 0, "\(output.stderr)")
         #expect(output.stdout.hasPrefix("PASS: \(report) against golden \(golden)"))
@@ -53,6 +55,7 @@ func runReplay(_ arguments: [String]) throws -> CommandOutput {
         changed.workers[0].books[1].digest = "0123"
         changed.assetDigests[changed.workers[0].books[1].assetID] = "0123"
         let (directory, report, golden) = try files(report: changed)
+        defer { try? FileManager.default.removeItem(at: directory) }
         let goldenBefore = try Data(contentsOf: URL(fileURLWithPath: golden))
         let junit = directory.appendingPathComponent("junit.xml").path
         let output = try runReplay(["verify", report, golden, "--junit", junit])
@@ -84,7 +87,8 @@ func runReplay(_ arguments: [String]) throws -> CommandOutput {
     @Test func maxDiffsLimitsTheTextDiff() throws {
         var changed = Samples.report()
         for index in 0..<5 { changed.assetDigests["extra-\(index)"] = "00" }
-        let (_, report, golden) = try files(report: changed)
+        let (directory, report, golden) = try files(report: changed)
+        defer { try? FileManager.default.removeItem(at: directory) }
         let output = try runReplay(["verify", report, golden, "--max-diffs", "2"])
         #expect(output.status == 3)
         #expect(output.stdout.contains("[2] asset extra-1"))
@@ -95,6 +99,7 @@ func runReplay(_ arguments: [String]) throws -> CommandOutput {
 
     @Test func missingFileExitsOneNamingIt() throws {
         let (directory, report, _) = try files()
+        defer { try? FileManager.default.removeItem(at: directory) }
         let missing = directory.appendingPathComponent("no-such-golden.json").path
         let output = try runReplay(["verify", report, missing])
         #expect(output.status == 1)
@@ -103,7 +108,8 @@ func runReplay(_ arguments: [String]) throws -> CommandOutput {
     }
 
     @Test func reportAndGoldenSwappedExitsOneWithWrongFormat() throws {
-        let (_, report, golden) = try files()
+        let (directory, report, golden) = try files()
+        defer { try? FileManager.default.removeItem(at: directory) }
         let output = try runReplay(["verify", golden, report])
         #expect(output.status == 1)
         #expect(output.stderr.contains("\(golden) is not a run report this version reads"))
@@ -111,6 +117,7 @@ func runReplay(_ arguments: [String]) throws -> CommandOutput {
 
     @Test func targetsOnlyRunShowsNotApplicableAndPasses() throws {
         let (directory, report, _) = try files()
+        defer { try? FileManager.default.removeItem(at: directory) }
         let targets = directory.appendingPathComponent("targets.json")
         try Data(#"{"minMessagesPerSecond": 1000000, "maxLatenessP99Micros": 1000}"#.utf8).write(to: targets)
         let output = try runReplay(["verify", report, "--targets", targets.path])

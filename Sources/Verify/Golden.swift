@@ -119,10 +119,10 @@ public struct GoldenOptions: Codable, Sendable, Equatable {
     public var routing: String
     public var backpressure: String
     public var assetFilter: [String]?
-    public var timeWindow: TimeWindow?
+    public var timeWindow: RunReport.TimeWindow?
     public init(
         workers: Int, routing: String, backpressure: String = "block", assetFilter: [String]? = nil,
-        timeWindow: TimeWindow? = nil
+        timeWindow: RunReport.TimeWindow? = nil
     ) {
         self.workers = workers
         self.routing = routing
@@ -130,7 +130,7 @@ public struct GoldenOptions: Codable, Sendable, Equatable {
         self.assetFilter = assetFilter
         self.timeWindow = timeWindow
     }
-    public init(_ options: RunOptions) {
+    public init(_ options: RunReport.Options) {
         self.init(
             workers: options.workers, routing: options.routing, backpressure: options.backpressure,
             assetFilter: options.assetFilter?.sorted(), timeWindow: options.timeWindow)
@@ -175,11 +175,11 @@ public struct GoldenBook: Codable, Sendable, Equatable {
     public var trusted: Bool
     public var hashStatus: String
     /// Present only in goldens recorded with levels.
-    public var levels: BookLevels?
+    public var levels: RunReport.BookLevels?
 
     public init(
         assetID: String, market: String, digest: String, bestBid: String?, bestAsk: String?, bidLevels: Int,
-        askLevels: Int, trusted: Bool, hashStatus: String, levels: BookLevels? = nil
+        askLevels: Int, trusted: Bool, hashStatus: String, levels: RunReport.BookLevels? = nil
     ) {
         self.assetID = assetID
         self.market = market
@@ -193,7 +193,7 @@ public struct GoldenBook: Codable, Sendable, Equatable {
         self.levels = levels
     }
 
-    public init(_ book: BookEntry, levels: BookLevels?) {
+    public init(_ book: RunReport.BookEntry, levels: RunReport.BookLevels?) {
         self.init(
             assetID: book.assetID, market: book.market, digest: book.digest, bestBid: book.bestBid,
             bestAsk: book.bestAsk, bidLevels: book.bidLevels, askLevels: book.askLevels, trusted: book.trusted,

@@ -308,7 +308,7 @@ private struct Comparison {
         }
     }
 
-    private mutating func compareWorker(expected: GoldenWorker, actual: WorkerReport) {
+    private mutating func compareWorker(expected: GoldenWorker, actual: RunReport.Worker) {
         let index = actual.index
         let stats: [(String, Int, Int)] = [
             ("messagesProcessed", expected.messagesProcessed, actual.messagesProcessed),
@@ -388,7 +388,7 @@ private struct Comparison {
     }
 
     /// A book difference naming every differing field, or nil when the books match.
-    static func compareBook(expected: GoldenBook, actual: BookEntry, worker: Int?) -> Difference? {
+    static func compareBook(expected: GoldenBook, actual: RunReport.BookEntry, worker: Int?) -> Difference? {
         var fields: [FieldDifference] = []
         func check(_ field: String, _ expectedValue: String?, _ actualValue: String?) {
             if expectedValue != actualValue {
@@ -413,7 +413,7 @@ private struct Comparison {
     }
 
     /// Context for a differing book: top of book, first differing levels, where it last changed.
-    static func bookDetails(expected: GoldenBook, actual: BookEntry) -> [String] {
+    static func bookDetails(expected: GoldenBook, actual: RunReport.BookEntry) -> [String] {
         var details: [String] = []
         let expectedTop = topText(bid: expected.bestBid, ask: expected.bestAsk)
         let actualTop = topText(bid: actual.bestBid, ask: actual.bestAsk)
@@ -433,7 +433,7 @@ private struct Comparison {
         } else if let actualLevels = actual.levels {
             details.append("actual levels near the top: " + levelsPreview(actualLevels))
             details.append(
-                "(the golden has no levels; re-record it with --record-levels to see the first differing level)")
+                "(the golden has no levels, so the first differing level cannot be shown)")
         }
         if let lines = actual.lastChangeLines {
             details.append("last changed at \(lines) (first and last change of its final epoch)")
@@ -442,7 +442,7 @@ private struct Comparison {
     }
 
     /// The first differing level on each side, counting from the best (level 1).
-    static func firstDifferingLevels(expected: BookLevels, actual: BookLevels) -> [String] {
+    static func firstDifferingLevels(expected: RunReport.BookLevels, actual: RunReport.BookLevels) -> [String] {
         var lines: [String] = []
         for (side, expectedSide, actualSide) in [
             ("bid", expected.bids, actual.bids), ("ask", expected.asks, actual.asks),
@@ -462,7 +462,7 @@ private struct Comparison {
         return lines
     }
 
-    static func levelsPreview(_ levels: BookLevels) -> String {
+    static func levelsPreview(_ levels: RunReport.BookLevels) -> String {
         let bids = levels.bids.prefix(3).map(\.description).joined(separator: ", ")
         let asks = levels.asks.prefix(3).map(\.description).joined(separator: ", ")
         return "bids [\(bids)] asks [\(asks)]"

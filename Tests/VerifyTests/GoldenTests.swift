@@ -90,9 +90,9 @@ import Verify
     }
 
     @Test(arguments: [
-        (WorkerExit.normal, "normal"), (.signal(9), "signal 9"), (.status(2), "status 2"),
+        (RunReport.WorkerExit.normal, "normal"), (.signal(9), "signal 9"), (.status(2), "status 2"),
     ])
-    func workerExitIsEncodedAsReadableText(exit: WorkerExit, text: String) throws {
+    func workerExitIsEncodedAsReadableText(exit: RunReport.WorkerExit, text: String) throws {
         var report = Samples.report()
         report.workers[0].exit = exit
         let encoded = String(decoding: try report.jsonData(), as: UTF8.self)
@@ -133,8 +133,8 @@ import Verify
 
     @Test func goldenRecordsLevelsOnlyWhenAsked() throws {
         var report = Samples.report()
-        report.workers[0].books[0].levels = BookLevels(
-            bids: [LevelEntry(price: "0.52", size: "100")], asks: [LevelEntry(price: "0.53", size: "40")])
+        report.workers[0].books[0].levels = RunReport.BookLevels(
+            bids: [RunReport.Level(price: "0.52", size: "100")], asks: [RunReport.Level(price: "0.53", size: "40")])
         #expect(Golden.make(from: report).workers[0].books.allSatisfy { $0.levels == nil })
         let withLevels = Golden.make(from: report, recordLevels: true)
         #expect(withLevels.workers[0].books.contains { $0.levels?.bids.first?.size == "100" })

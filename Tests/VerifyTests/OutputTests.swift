@@ -56,7 +56,7 @@ final class XMLCollector: NSObject, XMLParserDelegate {
         var report = Samples.report()
         report.workers[0].books[0].digest = "beef"
         report.workers[1].counters["crossedBooks"] = 3
-        report.workers[1].latency = LatencySummary(p50: 1, p99: 500, p999: 900, max: 1000)
+        report.workers[1].latency = RunReport.Latency(p50: 1, p99: 500, p999: 900, max: 1000)
         let golden = Golden.make(from: Samples.report())
         let result = Verifier.compare(
             report: report, golden: golden,

@@ -18,7 +18,7 @@ import Verify
 
     @Test func missedTargetsFailWithMeasuredValue() {
         var report = self.report
-        report.workers[1].latency = LatencySummary(p50: 9, p99: 140.25, p999: 2500, max: 9000)
+        report.workers[1].latency = RunReport.Latency(p50: 9, p99: 140.25, p999: 2500, max: 9000)
         let checks = Targets(minMessagesPerSecond: 2_000_000, maxLatencyP99Micros: 100, maxLatencyP999Micros: 1000)
             .check(report)
         #expect(checks.map(\.outcome) == [.fail, .fail, .fail])
@@ -44,11 +44,16 @@ import Verify
     @Test(arguments: [(1500.0, TargetCheck.Outcome.fail), (800.0, .pass)])
     func latenessAtRecordedSpeedIsChecked(p99: Double, outcome: TargetCheck.Outcome) {
         var report = self.report
-        report.options.speed = "1"
-        report.pacing = PacingLateness(p50: 100, p99: p99, max: 5000)
+        report.options.speed = "1x"
+        report.pacing = RunReport.Pacing(p50: 100, p99: p99, max: 5000)
         let check = Targets(maxLatenessP99Micros: 1000).check(report)[0]
         #expect(check.outcome == outcome)
         #expect(check.measured == p99)
+    }
+
+    @Test(arguments: [("1", true), ("1x", true), ("1.0×", true), ("max", false), ("10x", false), ("0.5x", false)])
+    func recordedSpeedIsRecognisedInEverySpelling(speed: String, recorded: Bool) {
+        #expect(RunReport.Options(workers: 1, speed: speed).isRecordedSpeed == recorded)
     }
 
     @Test func missingMeasurementsAreNotApplicable() {

@@ -51,14 +51,14 @@ import Verify
     @Test func firstDifferingLevelsAreShownWhenBothSidesHaveLevels() {
         var base = Samples.report()
         let (w, b) = index(of: Samples.assetA, in: base)
-        let levels = BookLevels(
-            bids: [LevelEntry(price: "0.52", size: "100"), LevelEntry(price: "0.51", size: "20")],
-            asks: [LevelEntry(price: "0.53", size: "40"), LevelEntry(price: "0.54", size: "7")])
+        let levels = RunReport.BookLevels(
+            bids: [RunReport.Level(price: "0.52", size: "100"), RunReport.Level(price: "0.51", size: "20")],
+            asks: [RunReport.Level(price: "0.53", size: "40"), RunReport.Level(price: "0.54", size: "7")])
         base.workers[w].books[b].levels = levels
         let recorded = Golden.make(from: base, recordLevels: true)
         var report = base
         report.workers[w].books[b].digest = "aa12"
-        report.workers[w].books[b].levels?.asks[1] = LevelEntry(price: "0.54", size: "6.5")
+        report.workers[w].books[b].levels?.asks[1] = RunReport.Level(price: "0.54", size: "6.5")
         let result = Verifier.compare(report: report, golden: recorded)
         let details = try! #require(result.differences.first).details
         #expect(details.contains("first differing ask level #2: expected 0.54 × 7 / actual 0.54 × 6.5"))
@@ -210,7 +210,7 @@ import Verify
         var report = Samples.report()
         report.status = .warnings
         report.exchangeHash.diverged = 1
-        report.exchangeHash.firstDivergence = HashDivergence(assetID: "42", line: 77, timestampMs: 1)
+        report.exchangeHash.firstDivergence = RunReport.HashDivergence(assetID: "42", line: 77, timestampMs: 1)
         let result = Verifier.compare(report: report, golden: golden)
         #expect(result.passed)
         #expect(
@@ -222,10 +222,10 @@ import Verify
 
     @Test func timingIsNeverComparedExactly() {
         var report = Samples.report()
-        report.workers[0].latency = LatencySummary(p50: 1, p99: 2, p999: 3, max: 4)
+        report.workers[0].latency = RunReport.Latency(p50: 1, p99: 2, p999: 3, max: 4)
         report.workers[0].memoryBytes = 1
         report.workers[1].pid = 1
-        report.throughput = Throughput(messagesPerSecond: 1, megabytesPerSecond: 1, wallSeconds: 1000)
+        report.throughput = RunReport.Throughput(messagesPerSecond: 1, megabytesPerSecond: 1, wallSeconds: 1000)
         report.router["blockedOnFull"] = 1000
         #expect(Verifier.compare(report: report, golden: golden).passed)
     }

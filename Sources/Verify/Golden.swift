@@ -20,13 +20,19 @@ public struct Golden: Codable, Sendable, Equatable {
     public var workers: [GoldenWorker]
     /// Asset id → canonical book digest; compared when the worker count or routing differs.
     public var assetDigests: [String: String]
+    /// Worker-count-independent input counts (compared when present).
+    public var input: GoldenInput?
+    /// Worker-count-independent exchange-hash totals (compared when present).
+    public var exchangeHash: RunReport.ExchangeHashSummary?
     /// Optional performance thresholds checked on every verification against this golden.
     public var targets: Targets?
 
     public init(
         tape: GoldenTape, options: GoldenOptions, workers: [GoldenWorker], assetDigests: [String: String],
-        targets: Targets? = nil
+        input: GoldenInput? = nil, exchangeHash: RunReport.ExchangeHashSummary? = nil, targets: Targets? = nil
     ) {
+        self.input = input
+        self.exchangeHash = exchangeHash
         self.format = Self.currentFormat
         self.tape = tape
         self.options = options
@@ -56,6 +62,7 @@ public struct Golden: Codable, Sendable, Equatable {
                 contentDigest: report.tape.contentDigest, digestAlgorithm: report.tape.digestAlgorithm,
                 frameCount: report.tape.frameCount),
             options: GoldenOptions(report.options), workers: workers, assetDigests: report.assetDigests,
+            input: GoldenInput(report.input), exchangeHash: report.exchangeHash,
             targets: targets.flatMap { $0.isEmpty ? nil : $0 })
     }
 
@@ -134,6 +141,25 @@ public struct GoldenOptions: Codable, Sendable, Equatable {
         self.init(
             workers: options.workers, routing: options.routing, backpressure: options.backpressure,
             assetFilter: options.assetFilter?.sorted(), timeWindow: options.timeWindow)
+    }
+}
+
+/// What the reader found in the tape: counts that depend only on the tape and the options.
+public struct GoldenInput: Codable, Sendable, Equatable {
+    public var frames: Int
+    public var messagesByType: [String: Int]
+    public var malformedLineCount: Int
+    public var unknownEventTypes: [String: Int]
+    public init(frames: Int, messagesByType: [String: Int], malformedLineCount: Int, unknownEventTypes: [String: Int]) {
+        self.frames = frames
+        self.messagesByType = messagesByType
+        self.malformedLineCount = malformedLineCount
+        self.unknownEventTypes = unknownEventTypes
+    }
+    public init(_ input: RunReport.InputStats) {
+        self.init(
+            frames: input.frames, messagesByType: input.messagesByType, malformedLineCount: input.malformedLineCount,
+            unknownEventTypes: input.unknownEventTypes)
     }
 }
 

@@ -33,6 +33,13 @@ public enum JUnitReport {
             var assets = Case(className: "\(suiteName).books", name: "per-asset digests")
             assets.failures = result.differences.filter { $0.worker == nil && $0.assetID != nil }
             cases.append(assets)
+            // Everything not placed above (input counts, exchange-hash totals) lands here, so no
+            // difference is ever missing from the JUnit file.
+            var totals = Case(className: "\(suiteName).totals", name: "input and exchange-hash totals")
+            totals.failures = result.differences.filter {
+                $0.worker == nil && $0.assetID == nil && $0.kind != .tapeIdentity && $0.kind != .option
+            }
+            cases.append(totals)
         }
         for check in result.targets {
             var target = Case(className: "\(suiteName).targets", name: "target \(check.name)")

@@ -83,6 +83,10 @@ public struct Difference: Codable, Sendable, Equatable {
         case assetDigest = "asset-digest"
         case assetMissing = "asset-missing"
         case assetExtra = "asset-extra"
+        /// Input counts (frames, messages per type, malformed lines, unknown event types).
+        case input
+        /// Exchange-hash oracle totals.
+        case exchangeHash = "exchange-hash"
     }
 
     public var kind: Kind
@@ -135,6 +139,7 @@ public enum Verifier {
         comparison.compareOptions(report: report, golden: golden)
         comparison.compareExits(report: report)
         comparison.noteRunStatus(report: report)
+        comparison.compareTotals(report: report, golden: golden)
 
         let sameLayout =
             report.options.workers == golden.options.workers && report.options.routing == golden.options.routing
@@ -271,6 +276,84 @@ private struct Comparison {
         }
         let detail = findings.isEmpty ? "" : ": " + findings.joined(separator: ", ")
         notes.append("the run itself ended with status '\(report.status.rawValue)'\(detail)")
+    }
+
+    /// Input counts and exchange-hash totals: independent of worker count, compared in both modes.
+    mutating func compareTotals(report: RunReport, golden: Golden) {
+        if let expected = golden.input {
+            let actual = GoldenInput(report.input)
+            var fields: [FieldDifference] = []
+            if expected.frames != actual.frames {
+                fields.append(
+                    FieldDifference(field: "frames", expected: String(expected.frames), actual: String(actual.frames)))
+            }
+            fields += Self.mapDifferences("messagesByType", expected.messagesByType, actual.messagesByType)
+            if expected.malformedLineCount != actual.malformedLineCount {
+                fields.append(
+                    FieldDifference(
+                        field: "malformedLineCount", expected: String(expected.malformedLineCount),
+                        actual: String(actual.malformedLineCount)))
+            }
+            fields += Self.mapDifferences("unknownEventTypes", expected.unknownEventTypes, actual.unknownEventTypes)
+            if !fields.isEmpty {
+                var details: [String] = []
+                if !report.input.malformedLines.isEmpty {
+                    details.append(
+                        "malformed lines in this run: "
+                            + report.input.malformedLines.prefix(3).map { "\($0.file):\($0.line) (\($0.reason))" }
+                            .joined(separator: ", "))
+                }
+                differences.append(
+                    Difference(
+                        kind: .input,
+                        summary: "input counts differ: " + fields.map(\.field).joined(separator: ", "),
+                        fields: fields, details: details))
+            }
+        }
+        if let expected = golden.exchangeHash {
+            let actual = report.exchangeHash
+            var fields: [FieldDifference] = []
+            for (name, want, have) in [
+                ("checked", expected.checked, actual.checked), ("verified", expected.verified, actual.verified),
+                ("verifiedLate", expected.verifiedLate, actual.verifiedLate),
+                ("mismatchedTransient", expected.mismatchedTransient, actual.mismatchedTransient),
+                ("diverged", expected.diverged, actual.diverged),
+                ("unverifiable", expected.unverifiable, actual.unverifiable),
+            ] where want != have {
+                fields.append(FieldDifference(field: name, expected: String(want), actual: String(have)))
+            }
+            func divergenceText(_ divergence: RunReport.HashDivergence?) -> String? {
+                divergence.map { "asset \($0.assetID) at tape line \($0.line) (timestamp \($0.timestampMs) ms)" }
+            }
+            if expected.firstDivergence != actual.firstDivergence {
+                fields.append(
+                    FieldDifference(
+                        field: "firstDivergence", expected: divergenceText(expected.firstDivergence),
+                        actual: divergenceText(actual.firstDivergence)))
+            }
+            fields += Self.mapDifferences(
+                "unverifiableReasons", expected.unverifiableReasons, actual.unverifiableReasons)
+            if !fields.isEmpty {
+                differences.append(
+                    Difference(
+                        kind: .exchangeHash,
+                        summary: "exchange-hash totals differ: " + fields.map(\.field).joined(separator: ", "),
+                        fields: fields))
+            }
+        }
+    }
+
+    /// Every key whose value differs between two count maps, named `prefix.key`.
+    static func mapDifferences(_ prefix: String, _ expected: [String: Int], _ actual: [String: Int])
+        -> [FieldDifference]
+    {
+        Set(expected.keys).union(actual.keys).sorted().compactMap { key in
+            expected[key] == actual[key]
+                ? nil
+                : FieldDifference(
+                    field: "\(prefix).\(key)", expected: expected[key].map(String.init),
+                    actual: actual[key].map(String.init))
+        }
     }
 
     mutating func compareExits(report: RunReport) {

@@ -39,7 +39,7 @@ import Verify
         let topLevelKeys = text.split(separator: "\n").filter { $0.hasPrefix("  \"") }.map {
             String($0.dropFirst(3).prefix { $0 != "\"" })
         }
-        #expect(topLevelKeys == ["assetDigests", "format", "options", "tape", "workers"])
+        #expect(topLevelKeys == ["assetDigests", "exchangeHash", "format", "input", "options", "tape", "workers"])
         #expect(text.contains("\"format\" : \"polytape-golden/1\""))
         // Timing and the pacing speed never reach a golden: they are not deterministic.
         for volatile in ["latency", "memoryBytes", "throughput", "pid", "speed", "avgProcessingMicros"] {

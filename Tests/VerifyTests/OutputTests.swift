@@ -57,6 +57,7 @@ final class XMLCollector: NSObject, XMLParserDelegate {
         report.workers[0].books[0].digest = "beef"
         report.workers[1].counters["crossedBooks"] = 3
         report.workers[1].latency = RunReport.Latency(p50: 1, p99: 500, p999: 900, max: 1000)
+        report.exchangeHash.verified -= 1
         let golden = Golden.make(from: Samples.report())
         let result = Verifier.compare(
             report: report, golden: golden,
@@ -69,10 +70,11 @@ final class XMLCollector: NSObject, XMLParserDelegate {
         #expect(
             cases == [
                 "tape identity and options", "worker 0", "worker 1", "per-asset digests",
-                "target maxLatencyP99Micros", "target maxLatenessP99Micros", "target maxWorkerMemoryMB",
+                "input and exchange-hash totals", "target maxLatencyP99Micros", "target maxLatenessP99Micros",
+                "target maxWorkerMemoryMB",
             ])
-        #expect(suite.attributes["tests"] == "7")
-        #expect(suite.attributes["failures"] == "3")
+        #expect(suite.attributes["tests"] == "8")
+        #expect(suite.attributes["failures"] == "4")
         #expect(suite.attributes["skipped"] == "1")
 
         let failures = elements.filter { $0.name == "failure" }
@@ -86,6 +88,9 @@ final class XMLCollector: NSObject, XMLParserDelegate {
         #expect(worker1.text.contains("crossedBooks: expected 0 / actual 3"))
         let target = try #require(failures.first { $0.parentCase == "target maxLatencyP99Micros" })
         #expect(target.attributes["message"]?.contains("500 µs") == true)
+        let totals = try #require(failures.first { $0.parentCase == "input and exchange-hash totals" })
+        #expect(totals.attributes["message"] == "exchange-hash totals differ: verified")
+        #expect(totals.text.contains("verified: expected 936 / actual 935"))
         let skipped = try #require(elements.first { $0.name == "skipped" })
         #expect(skipped.parentCase == "target maxLatenessP99Micros")
     }

@@ -4,15 +4,20 @@
 import Foundation
 
 /// What a golden workflow produced: the exit status (0 pass, 3 verification failed), the text
-/// to print on standard output, and the verification result when one was made.
+/// to print on standard output, the verification result when one was made, and the line
+/// describing a recorded golden when one was written.
 public struct GoldenWorkflowOutcome: Sendable, Equatable {
     public var status: Int32
+    /// The human diff (or, with `json`, only the result's JSON, so standard output stays parseable).
     public var text: String
     public var result: VerificationResult?
-    public init(status: Int32, text: String, result: VerificationResult?) {
+    /// `Wrote golden …` / `Re-recorded golden …`; part of `text` unless `json` (then print it to stderr).
+    public var recorded: String?
+    public init(status: Int32, text: String, result: VerificationResult?, recorded: String? = nil) {
         self.status = status
         self.text = text
         self.result = result
+        self.recorded = recorded
     }
 }
 
@@ -77,13 +82,16 @@ public enum GoldenWorkflow {
             status = result.passed ? passStatus : verificationFailedStatus
             verification = result
         }
+        var recorded: String?
         if let writeGoldenPath {
-            texts.append(
-                try record(
-                    report: report, to: writeGoldenPath, bless: bless, targets: targets,
-                    recordLevels: recordLevels, reportSource: reportSource))
+            let line = try record(
+                report: report, to: writeGoldenPath, bless: bless, targets: targets, recordLevels: recordLevels,
+                reportSource: reportSource)
+            recorded = line
+            if !json { texts.append(line) }
         }
-        return GoldenWorkflowOutcome(status: status, text: texts.joined(separator: "\n"), result: verification)
+        return GoldenWorkflowOutcome(
+            status: status, text: texts.joined(separator: "\n"), result: verification, recorded: recorded)
     }
 
     /// `replay verify`: a report file against a golden file and/or a targets file.

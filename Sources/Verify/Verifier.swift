@@ -158,15 +158,17 @@ public enum Verifier {
                 what.append("routing differs (golden \(golden.options.routing), report \(report.options.routing))")
             }
             comparison.notes.append(
-                "\(what.joined(separator: "; ")): compared the worker-count-independent per-asset digests only; "
-                    + "per-worker stats, counters and books were not compared")
+                "\(what.joined(separator: "; ")): compared the worker-count-independent per-asset digests only "
+                    + "(plus input and exchange-hash totals); per-worker stats, counters and books were not compared")
             comparison.compareAssetDigests(report: report, golden: golden)
         }
         let effectiveTargets = (golden.targets ?? Targets()).overridden(by: targets ?? Targets())
         return VerificationResult(
             mode: mode, reportSource: reportSource, goldenSource: goldenSource, notes: comparison.notes,
             differences: comparison.differences, targets: effectiveTargets.check(report),
-            workerIndexes: Set(report.workers.map(\.index)).union(golden.workers.map(\.index)).sorted(),
+            workerIndexes: mode == .perWorker
+                ? Set(report.workers.map(\.index)).union(golden.workers.map(\.index)).sorted()
+                : report.workers.map(\.index).sorted(),
             comparedWorkers: mode == .perWorker ? min(report.workers.count, golden.workers.count) : 0,
             comparedBooks: comparison.comparedBooks)
     }

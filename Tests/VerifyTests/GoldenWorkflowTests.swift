@@ -88,11 +88,10 @@ import Verify
             junitPath: junit, json: true)
         #expect(outcome.status == 3, "1.5M messages/s misses the 2M target")
         #expect(try Golden.load(golden).targets == Targets(minMessagesPerSecond: 2_000_000))
-        // With json, the text is the result's JSON followed by the line about the written golden.
-        let parts = outcome.text.components(separatedBy: "\nWrote golden ")
-        #expect(parts.count == 2)
-        let decoded = try JSONDecoder().decode(VerificationResult.self, from: Data(parts[0].utf8))
+        // With json, the text is only the result's JSON; the recording line is kept apart.
+        let decoded = try JSONDecoder().decode(VerificationResult.self, from: Data(outcome.text.utf8))
         #expect(decoded == outcome.result)
+        #expect(outcome.recorded?.hasPrefix("Wrote golden \(golden)") == true)
         #expect(decoded.mode == .targetsOnly)
         let xml = try String(contentsOfFile: junit, encoding: .utf8)
         #expect(xml.contains("<testcase classname=\"polytape-verify.targets\" name=\"target minMessagesPerSecond\">"))

@@ -299,7 +299,7 @@ private struct Comparison {
             fields += Self.mapDifferences("unknownEventTypes", expected.unknownEventTypes, actual.unknownEventTypes)
             if !fields.isEmpty {
                 var details: [String] = []
-                if !report.input.malformedLines.isEmpty {
+                if expected.malformedLineCount != actual.malformedLineCount && !report.input.malformedLines.isEmpty {
                     details.append(
                         "malformed lines in this run: "
                             + report.input.malformedLines.prefix(3).map { "\($0.file):\($0.line) (\($0.reason))" }

@@ -236,9 +236,22 @@ import Verify
                 FieldDifference(field: "messagesByType.price_change", expected: "960", actual: "959"),
                 FieldDifference(field: "unknownEventTypes.new_market", expected: nil, actual: "1"),
             ])
-        #expect(result.differences[0].details == ["malformed lines in this run: session-0001.ndjson.zst:77 (not JSON)"])
+        #expect(result.differences[0].details.isEmpty, "malformed lines are listed only when their count differs")
         #expect(result.differences[1].fields.map(\.field) == ["diverged", "firstDivergence"])
         #expect(result.differences[1].fields[1].actual == "asset 42 at tape line 77 (timestamp 5 ms)")
+    }
+
+    @Test func changedMalformedLineCountListsTheMalformedLines() {
+        var report = Samples.report()
+        report.input.malformedLineCount = 2
+        report.input.malformedLines.append(RunReport.MalformedLine(file: "s.ndjson", line: 9, reason: "torn UTF-8"))
+        let difference = Verifier.compare(report: report, golden: golden).differences[0]
+        #expect(difference.kind == .input)
+        #expect(difference.fields == [FieldDifference(field: "malformedLineCount", expected: "1", actual: "2")])
+        #expect(
+            difference.details == [
+                "malformed lines in this run: session-0001.ndjson.zst:77 (not JSON), s.ndjson:9 (torn UTF-8)"
+            ])
     }
 
     @Test func goldenWithoutTotalsSectionsStillVerifies() {

@@ -2,6 +2,7 @@
 // every difference is listed (not just the first), in the order a reader needs them: wrong
 // tape first (it explains everything after it), then options, worker exits, per-worker stats,
 // counters and books, then per-asset digests. Timing is only checked against targets.
+public import Foundation
 
 /// The outcome of verifying a report against a golden and/or targets: pass or fail, every
 /// difference found, every target checked, and notes on how the comparison was done. Encoded as
@@ -57,8 +58,8 @@ public struct VerificationResult: Codable, Sendable, Equatable {
     public var passed: Bool { status == .pass }
 
     /// Pretty-printed JSON with sorted keys.
-    public func jsonData() throws -> [UInt8] {
-        [UInt8](try StableJSON.encode(self))
+    public func jsonData() throws -> Data {
+        try StableJSON.encode(self)
     }
 }
 

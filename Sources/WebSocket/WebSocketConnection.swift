@@ -225,8 +225,8 @@ public final class WebSocketConnection: Sendable {
         let outcome = reader.withLockIfAvailable { state -> WebSocketCloseInfo? in
             while !state.reportedClose {
                 do {
-                    if let message = try receiveLocked(&state, until: nil), message.kind == .close {
-                        return message.close
+                    if let ending = try receiveLocked(&state, until: nil, { $0.close }), let ending {
+                        return ending
                     }
                 } catch {
                     return nil
@@ -277,25 +277,43 @@ public final class WebSocketConnection: Sendable {
     /// as `.close`; later calls throw `.connectionClosed`. Peer protocol violations never throw:
     /// they produce that `.close` (with `close.error` set) after we sent the matching close code.
     public func receive(timeout: Duration?) throws(WebSocketError) -> WebSocketMessage? {
-        try reader.withLock { state throws(WebSocketError) -> WebSocketMessage? in
-            try receiveLocked(&state, until: deadline(after: timeout))
+        try receive(timeout: timeout) { $0.makeMessage() }
+    }
+
+    /// Like `receive(timeout:)`, but lends the message to `body` in place instead of copying its
+    /// payload into an array: no allocation per message. `view.payload` is valid only inside
+    /// `body`. Returns `body`'s result, or nil when the timeout passes first.
+    public func receive<Result: Sendable>(timeout: Duration?, _ body: (WebSocketMessageView) -> Result)
+        throws(WebSocketError) -> Result?
+    {
+        try reader.withLock { state throws(WebSocketError) -> Result? in
+            try receiveLocked(&state, until: deadline(after: timeout), body)
         }
     }
 
+    private enum Delivery {
+        /// The payload is `buffer[range]` (an unfragmented frame, unmasked in place).
+        case inBuffer(WebSocketMessage.Kind, Range<Int>)
+        /// The payload is the joined fragments.
+        case inFragments(WebSocketMessage.Kind)
+        /// A message made here (the end of the connection).
+        case made(WebSocketMessage)
+    }
+
     private enum FrameStep {
-        case message(WebSocketMessage)
+        case deliver(Delivery)
         case needBytes(Int)
         case consumed
     }
 
-    private func receiveLocked(_ state: inout ReceiveState, until userDeadline: UInt64?) throws(WebSocketError)
-        -> WebSocketMessage?
-    {
+    private func receiveLocked<Result>(
+        _ state: inout ReceiveState, until userDeadline: UInt64?, _ body: (WebSocketMessageView) -> Result
+    ) throws(WebSocketError) -> Result? {
         if state.reportedClose { throw .connectionClosed(endpoint: endpoint) }
         while true {
             let needed: Int
             switch processFrame(&state) {
-            case .message(let message): return message
+            case .deliver(let delivery): return deliver(delivery, &state, body)
             case .consumed: continue
             case .needBytes(let count): needed = count
             }
@@ -321,7 +339,8 @@ public final class WebSocketConnection: Sendable {
                     }
                 }
             } catch {
-                return finishAbnormally(&state, reason: "the connection failed: \(error)", error: error)
+                let ending = finishAbnormally(&state, reason: "the connection failed: \(error)", error: error)
+                return deliver(.made(ending), &state, body)
             }
             switch result {
             case .bytes(let count):
@@ -329,16 +348,53 @@ public final class WebSocketConnection: Sendable {
                 state.lastReadWallNanoseconds = cshim_wall_ns()
                 state.lastReadMonotonicNanoseconds = cshim_monotonic_ns()
             case .endOfStream:
-                return finishAbnormally(
+                let ending = finishAbnormally(
                     &state, reason: "the peer closed the TCP connection without a close frame", error: nil)
+                return deliver(.made(ending), &state, body)
             case .timedOut:
                 if let closeDeadline, monotonicNow() >= closeDeadline {
-                    return finishAbnormally(
+                    let ending = finishAbnormally(
                         &state,
                         reason: "no close frame from the peer within \(options.closeTimeout.secondsDouble) s",
                         error: nil)
+                    return deliver(.made(ending), &state, body)
                 }
                 if let userDeadline, monotonicNow() >= userDeadline { return nil }
+            }
+        }
+    }
+
+    private func deliver<Result>(
+        _ delivery: Delivery, _ state: inout ReceiveState, _ body: (WebSocketMessageView) -> Result
+    ) -> Result {
+        let wall = state.lastReadWallNanoseconds
+        let monotonic = state.lastReadMonotonicNanoseconds
+        switch delivery {
+        case .made(let message):
+            return message.payload.withUnsafeBytes {
+                body(
+                    WebSocketMessageView(
+                        kind: message.kind, payload: $0, close: message.close,
+                        receivedWallNanoseconds: message.receivedWallNanoseconds,
+                        receivedMonotonicNanoseconds: message.receivedMonotonicNanoseconds))
+            }
+        case .inBuffer(let kind, let range):
+            return state.buffer.withUnsafeBytes {
+                body(
+                    WebSocketMessageView(
+                        kind: kind, payload: UnsafeRawBufferPointer(rebasing: $0[range]), close: nil,
+                        receivedWallNanoseconds: wall, receivedMonotonicNanoseconds: monotonic))
+            }
+        case .inFragments(let kind):
+            defer {
+                // Do not keep the memory of one huge message alive.
+                if state.fragments.capacity > 4 << 20 { state.fragments = [] }
+            }
+            return state.fragments.withUnsafeBytes {
+                body(
+                    WebSocketMessageView(
+                        kind: kind, payload: $0, close: nil, receivedWallNanoseconds: wall,
+                        receivedMonotonicNanoseconds: monotonic))
             }
         }
     }
@@ -381,46 +437,46 @@ public final class WebSocketConnection: Sendable {
         switch parse {
         case .incomplete(let needed): return .needBytes(needed)
         case .invalidLength:
-            return .message(fail(&state, .protocolError, "64-bit payload length with its top bit set"))
+            return Self.made(fail(&state, .protocolError, "64-bit payload length with its top bit set"))
         case .header(let parsed): header = parsed
         }
         if header.reservedBits != 0 {
-            return .message(fail(&state, .protocolError, "RSV bits set but no extension was negotiated"))
+            return Self.made(fail(&state, .protocolError, "RSV bits set but no extension was negotiated"))
         }
         guard let opcode = header.opcode else {
-            return .message(fail(&state, .protocolError, "reserved opcode \(header.opcodeValue)"))
+            return Self.made(fail(&state, .protocolError, "reserved opcode \(header.opcodeValue)"))
         }
         if opcode.isControl {
-            if !header.fin { return .message(fail(&state, .protocolError, "fragmented \(opcode) frame")) }
+            if !header.fin { return Self.made(fail(&state, .protocolError, "fragmented \(opcode) frame")) }
             if header.payloadLength > 125 {
-                return .message(
+                return Self.made(
                     fail(&state, .protocolError, "\(opcode) frame with \(header.payloadLength) bytes (limit 125)"))
             }
         }
         switch role {
         case .server where header.maskingKey == nil:
-            return .message(fail(&state, .protocolError, "unmasked frame from a client"))
+            return Self.made(fail(&state, .protocolError, "unmasked frame from a client"))
         case .client where header.maskingKey != nil:
-            return .message(fail(&state, .protocolError, "masked frame from a server"))
+            return Self.made(fail(&state, .protocolError, "masked frame from a server"))
         default: break
         }
         if header.payloadLength > UInt64(options.maxFrameSize) {
-            return .message(
+            return Self.made(
                 fail(
                     &state, .messageTooBig,
                     "frame of \(header.payloadLength) bytes exceeds the limit of \(options.maxFrameSize)"))
         }
         if !opcode.isControl {
             if opcode == .continuation && state.fragmentKind == nil {
-                return .message(fail(&state, .protocolError, "continuation frame without a message in progress"))
+                return Self.made(fail(&state, .protocolError, "continuation frame without a message in progress"))
             }
             if opcode != .continuation && state.fragmentKind != nil {
-                return .message(
+                return Self.made(
                     fail(&state, .protocolError, "new \(opcode) message while a fragmented message is in progress"))
             }
             let soFar = state.fragmentKind == nil ? 0 : state.fragments.count
             if UInt64(soFar) + header.payloadLength > UInt64(options.maxMessageSize) {
-                return .message(
+                return Self.made(
                     fail(
                         &state, .messageTooBig,
                         "message of at least \(UInt64(soFar) + header.payloadLength) bytes exceeds the limit of "
@@ -441,26 +497,26 @@ public final class WebSocketConnection: Sendable {
 
         switch opcode {
         case .ping:
-            let payload = Array(state.buffer[payloadStart..<payloadEnd])
             if options.autoReplyToPing {
                 // A failed pong means the peer is gone; the next read reports that.
-                try? sendControl(.pong, payload)
+                state.buffer.withUnsafeBytes {
+                    try? sendMessage(.pong, UnsafeRawBufferPointer(rebasing: $0[payloadStart..<payloadEnd]))
+                }
             }
-            return .message(stamped(&state, .ping, payload))
+            return .deliver(.inBuffer(.ping, payloadStart..<payloadEnd))
         case .pong:
-            return .message(stamped(&state, .pong, Array(state.buffer[payloadStart..<payloadEnd])))
+            return .deliver(.inBuffer(.pong, payloadStart..<payloadEnd))
         case .close:
-            return .message(handleClose(&state, Array(state.buffer[payloadStart..<payloadEnd])))
+            return Self.made(handleClose(&state, Array(state.buffer[payloadStart..<payloadEnd])))
         case .text, .binary, .continuation:
             if header.fin && state.fragmentKind == nil {
                 if opcode == .text {
                     let valid = state.buffer.withUnsafeBytes {
                         UTF8Validation.isValid(UnsafeRawBufferPointer(rebasing: $0[payloadStart..<payloadEnd]))
                     }
-                    if !valid { return .message(fail(&state, .invalidPayload, "text message is not valid UTF-8")) }
+                    if !valid { return Self.made(fail(&state, .invalidPayload, "text message is not valid UTF-8")) }
                 }
-                return .message(
-                    stamped(&state, opcode == .text ? .text : .binary, Array(state.buffer[payloadStart..<payloadEnd])))
+                return .deliver(.inBuffer(opcode == .text ? .text : .binary, payloadStart..<payloadEnd))
             }
             if state.fragmentKind == nil {
                 state.fragmentKind = opcode
@@ -471,17 +527,13 @@ public final class WebSocketConnection: Sendable {
             let kind = state.fragmentKind!
             state.fragmentKind = nil
             if kind == .text && !UTF8Validation.isValid(state.fragments) {
-                return .message(fail(&state, .invalidPayload, "text message is not valid UTF-8"))
+                return Self.made(fail(&state, .invalidPayload, "text message is not valid UTF-8"))
             }
-            let payload = state.fragments
-            if state.fragments.capacity > 4 << 20 {
-                state.fragments = []
-            } else {
-                state.fragments.removeAll(keepingCapacity: true)
-            }
-            return .message(stamped(&state, kind == .text ? .text : .binary, payload))
+            return .deliver(.inFragments(kind == .text ? .text : .binary))
         }
     }
+
+    private static func made(_ message: WebSocketMessage) -> FrameStep { .deliver(.made(message)) }
 
     private func stamped(_ state: inout ReceiveState, _ kind: WebSocketMessage.Kind, _ payload: [UInt8])
         -> WebSocketMessage

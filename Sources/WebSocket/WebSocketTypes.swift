@@ -193,3 +193,22 @@ extension Duration {
         return Double(seconds) + Double(attoseconds) / 1e18
     }
 }
+
+/// A received message lent in place by `WebSocketConnection.receive(timeout:_:)`.
+///
+/// `payload` points into the connection's receive buffer and is valid only inside the closure
+/// it was passed to; copy what must outlive it (`makeMessage()` copies everything).
+public struct WebSocketMessageView {
+    public let kind: WebSocketMessage.Kind
+    public let payload: UnsafeRawBufferPointer
+    public let close: WebSocketCloseInfo?
+    public let receivedWallNanoseconds: UInt64
+    public let receivedMonotonicNanoseconds: UInt64
+
+    /// An owned copy of this message.
+    public func makeMessage() -> WebSocketMessage {
+        WebSocketMessage(
+            kind: kind, payload: Array(payload), close: close, receivedWallNanoseconds: receivedWallNanoseconds,
+            receivedMonotonicNanoseconds: receivedMonotonicNanoseconds)
+    }
+}

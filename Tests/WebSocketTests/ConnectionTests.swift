@@ -290,6 +290,30 @@ import Testing
         #expect(try client.receive(timeout: .zero)?.payload == [9])
     }
 
+    @Test func messagesAreLentInPlaceWithoutCopying() throws {
+        let (server, raw) = Harness.rawPeer(role: .server)
+        try raw.write(RawPeer.frame(0x2, [1, 2, 3], masked: true))
+        try raw.write(RawPeer.frame(0x1, text("frag"), fin: false, masked: true))
+        try raw.write(RawPeer.frame(0x0, text("ments"), masked: true))
+        try raw.write(RawPeer.frame(0xA, text("pong"), masked: true))
+        struct Seen: Equatable, Sendable {
+            var kind: WebSocketMessage.Kind
+            var bytes: [UInt8]
+            var stamped: Bool
+        }
+        func next() throws -> Seen? {
+            try server.receive(timeout: receiveLimit) { view in
+                Seen(kind: view.kind, bytes: Array(view.payload), stamped: view.receivedWallNanoseconds > 0)
+            }
+        }
+        #expect(try next() == Seen(kind: .binary, bytes: [1, 2, 3], stamped: true))
+        #expect(try next() == Seen(kind: .text, bytes: text("fragments"), stamped: true))
+        #expect(try next() == Seen(kind: .pong, bytes: text("pong"), stamped: true))
+        raw.transport.shutdown()
+        let end = try server.receive(timeout: receiveLimit) { $0.close?.code }
+        #expect(end == .abnormalClosure)
+    }
+
     @Test func closeArgumentsAreChecked() throws {
         let (client, _) = Harness.pair()
         #expect(throws: WebSocketError.self) { try client.close(code: .abnormalClosure) }

@@ -202,13 +202,17 @@ public final class WebSocketConnection: Sendable {
     // MARK: Closing
 
     /// Starts the close handshake: sends a close frame with `code` and `reason` (≤ 123 bytes of
-    /// UTF-8). If no other thread is inside `receive`, waits up to `options.closeTimeout` for the
-    /// peer's close frame (discarding data that arrives meanwhile), shuts the socket down and
-    /// returns how the connection ended. If another thread is receiving, returns nil at once and
-    /// that thread gets the `.close` message. Calling it on a closed connection does nothing.
+    /// UTF-8). Calling it on a closing or closed connection sends nothing.
+    ///
+    /// With `waitForReply` (the default) and no other thread inside `receive`, it then waits up to
+    /// `options.closeTimeout` for the peer's close frame (discarding data that arrives meanwhile),
+    /// shuts the socket down and returns how the connection ended; a later `receive` throws
+    /// `.connectionClosed`. Without `waitForReply`, or while another thread is receiving, it
+    /// returns nil at once and the receiving side gets the `.close` message (the peer's reply, or
+    /// 1006 after `closeTimeout`). A receive loop on its own thread should use `waitForReply: false`.
     @discardableResult
-    public func close(code: WebSocketCloseCode = .normalClosure, reason: String = "") throws(WebSocketError)
-        -> WebSocketCloseInfo?
+    public func close(code: WebSocketCloseCode = .normalClosure, reason: String = "", waitForReply: Bool = true)
+        throws(WebSocketError) -> WebSocketCloseInfo?
     {
         guard code.isValidOnWire else {
             throw .invalidArgument("close code \(code.rawValue) may not be sent (RFC 6455 §7.4)")
@@ -222,6 +226,7 @@ public final class WebSocketConnection: Sendable {
         } catch .connectionClosed(_) {
             // Already closing or closed.
         }
+        guard waitForReply else { return nil }
         let outcome = reader.withLockIfAvailable { state -> WebSocketCloseInfo? in
             while !state.reportedClose {
                 do {

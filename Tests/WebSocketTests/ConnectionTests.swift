@@ -207,6 +207,18 @@ import Testing
         }
     }
 
+    @Test func closeWithoutWaitingLeavesTheReplyToTheReceiver() throws {
+        let (client, server) = Harness.pair()
+        let serverSaw = Background { try? server.receive(timeout: receiveLimit) }
+        #expect(try client.close(code: .goingAway, reason: "bye", waitForReply: false) == nil)
+        let seenOuter = try #require(serverSaw.wait())
+        #expect(seenOuter?.close?.code == .goingAway)
+        // The reply reaches the client's own receive loop as its `.close`.
+        let reply = try #require(try client.receive(timeout: receiveLimit))
+        #expect(reply.close == WebSocketCloseInfo(code: .goingAway, reason: "", initiatedLocally: true, isClean: true))
+        #expect(throws: WebSocketError.self) { try client.receive(timeout: .zero) }
+    }
+
     @Test func closeTimesOutWhenThePeerNeverAnswers() throws {
         let (client, raw) = Harness.rawPeer(
             role: .client, options: testOptions { $0.closeTimeout = .milliseconds(200) })

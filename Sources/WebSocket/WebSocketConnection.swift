@@ -90,9 +90,11 @@ public final class WebSocketConnection: Sendable {
     /// until it returns nil before waiting on the descriptor, or check `hasBufferedInput`.
     public var fileDescriptor: Int32 { transport.fd }
 
-    /// True when received bytes are waiting in this connection's buffer (not yet returned).
+    /// True when received bytes are already buffered (in this connection or inside TLS), so a
+    /// `receive` may complete without the descriptor becoming readable.
     public var hasBufferedInput: Bool {
-        reader.withLock { $0.end > $0.start }
+        // The receive lock is free between receive calls; a caller checking this is not receiving.
+        reader.withLock { $0.end > $0.start } || (transport.tls?.hasPendingBytes ?? false)
     }
 
     /// True when TLS protects this connection.

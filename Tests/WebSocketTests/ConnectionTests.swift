@@ -298,8 +298,11 @@ import Testing
     @Test func bytesThatArrivedWithTheHandshakeAreDelivered() throws {
         let early = RawPeer.frame(0x1, text("early"), masked: false) + RawPeer.frame(0x2, [9], masked: false)
         let (client, _) = Harness.rawPeer(role: .client, leftover: early)
+        #expect(client.hasBufferedInput)
         #expect(try client.receive(timeout: .zero)?.text == "early")
+        #expect(client.hasBufferedInput)
         #expect(try client.receive(timeout: .zero)?.payload == [9])
+        #expect(!client.hasBufferedInput)
     }
 
     @Test func messagesAreLentInPlaceWithoutCopying() throws {

@@ -247,6 +247,11 @@ final class TLSSession: Sendable {
         }
     }
 
+    /// True when OpenSSL holds decrypted bytes not yet read (poll would not report them).
+    var hasPendingBytes: Bool {
+        lock.withLock { _ in SSL_pending(handle.pointer) > 0 }
+    }
+
     /// Sends close_notify once, best effort (non-blocking; no wait for the peer's).
     func sendCloseNotify() {
         lock.withLock { _ in

@@ -1,3 +1,4 @@
+import TestSupport
 // Framing rules, limits and the close handshake, exercised on connections over socketpairs:
 // a raw peer writes crafted frames and reads back what the connection under test answers.
 import Testing
@@ -327,6 +328,81 @@ import Testing
         raw.transport.shutdown()
         let end = try server.receive(timeout: receiveLimit) { $0.close?.code }
         #expect(end == .abnormalClosure)
+    }
+
+    @Test func frameArrivingOneByteAtATimeIsDeliveredOnlyWhenComplete() throws {
+        let (server, raw) = Harness.rawPeer(role: .server)
+        let payload = (0..<300).map { UInt8(ascii: "a") + UInt8($0 % 26) }
+        let frame = RawPeer.frame(0x1, payload, masked: true)  // 16-bit length, masked: 8-byte header
+        var delivered: [WebSocketMessage] = []
+        for (index, byte) in frame.enumerated() {
+            try raw.write([byte])
+            // Wait until the byte is readable, then drain without blocking.
+            if let message = try server.receive(timeout: index == frame.count - 1 ? receiveLimit : .milliseconds(1)) {
+                delivered.append(message)
+            }
+        }
+        #expect(delivered.count == 1)
+        #expect(delivered.first?.payload == payload)
+    }
+
+    /// A seeded mix of messages, fragments and pings, written in random-sized chunks.
+    @Test(arguments: [1, 2, 3] as [UInt64])
+    func randomChunkingPreservesEveryMessage(seed: UInt64) throws {
+        var random = SeededRandom(seed: seed)
+        let (server, raw) = Harness.rawPeer(role: .server)
+        var stream: [UInt8] = []
+        var expected: [WebSocketMessage.Kind: [[UInt8]]] = [:]
+        var expectedOrder: [WebSocketMessage.Kind] = []
+        for _ in 0..<120 {
+            let size = [0, 1, 125, 126, 200, 5000, 70000][Int.random(in: 0..<7, using: &random)]
+            let isText = Bool.random(using: &random)
+            // Cheap patterned payloads (random start and step); printable ASCII for text.
+            let base = UInt8.random(in: 0...255, using: &random)
+            let step = UInt8.random(in: 1...255, using: &random)
+            let payload: [UInt8] = (0..<size).map {
+                let byte = base &+ UInt8(truncatingIfNeeded: $0) &* step
+                return isText ? 0x20 + byte % 95 : byte
+            }
+            let kind: WebSocketMessage.Kind = isText ? .text : .binary
+            if size > 2 && Bool.random(using: &random) {
+                // Three fragments with a ping after the first.
+                let cut1 = size / 3
+                let cut2 = 2 * size / 3
+                stream += RawPeer.frame(isText ? 0x1 : 0x2, Array(payload[..<cut1]), fin: false, masked: true)
+                stream += RawPeer.frame(0x9, [UInt8(size & 0xFF)], masked: true)
+                expected[.ping, default: []].append([UInt8(size & 0xFF)])
+                expectedOrder.append(.ping)
+                stream += RawPeer.frame(0x0, Array(payload[cut1..<cut2]), fin: false, masked: true)
+                stream += RawPeer.frame(0x0, Array(payload[cut2...]), masked: true)
+            } else {
+                stream += RawPeer.frame(isText ? 0x1 : 0x2, payload, masked: true)
+            }
+            expected[kind, default: []].append(payload)
+            expectedOrder.append(kind)
+        }
+        let chunkSizes = (0..<10_000).map { _ in Int.random(in: 1...9000, using: &random) }
+        let bytes = stream
+        let writer = Background { () -> Bool in
+            var offset = 0
+            var index = 0
+            while offset < bytes.count {
+                let end = min(bytes.count, offset + chunkSizes[index % chunkSizes.count])
+                guard (try? raw.write(Array(bytes[offset..<end]))) != nil else { return false }
+                offset = end
+                index += 1
+            }
+            return true
+        }
+        var seenOrder: [WebSocketMessage.Kind] = []
+        var seen: [WebSocketMessage.Kind: [[UInt8]]] = [:]
+        while seenOrder.count < expectedOrder.count, let message = try server.receive(timeout: receiveLimit) {
+            seenOrder.append(message.kind)
+            seen[message.kind, default: []].append(message.payload)
+        }
+        #expect(writer.wait() == true)
+        #expect(seenOrder == expectedOrder)
+        #expect(seen == expected)
     }
 
     @Test func closeArgumentsAreChecked() throws {

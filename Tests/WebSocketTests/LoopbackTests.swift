@@ -164,6 +164,20 @@ func connectedPair(
         #expect(result?.close?.code == .abnormalClosure)
     }
 
+    /// Writing to a peer whose socket is gone must throw (EPIPE/ECONNRESET), never raise SIGPIPE.
+    @Test func sendingToAVanishedPeerThrows() throws {
+        let server = try WebSocketServer(options: testOptions())
+        let accepted = Background { try? server.accept(timeout: receiveLimit) }
+        var client: WebSocketConnection? = try WebSocketClient.connect(url: server.url(), options: testOptions())
+        let serverSideOuter = try #require(accepted.wait())
+        let serverSide = try #require(serverSideOuter)
+        #expect(client != nil)
+        client = nil  // closes the descriptor
+        #expect(throws: WebSocketError.self) {
+            for _ in 0..<1000 { try serverSide.send(binary: [UInt8](repeating: 0x55, count: 65536)) }
+        }
+    }
+
     @Test func readTimeoutOverTCP() throws {
         let (server, client, serverSide) = try connectedPair()
         defer { server.stop() }

@@ -141,6 +141,21 @@ struct ThrowawayCertificate: Sendable {
         _ = serverSide.wait()
     }
 
+    /// TLS writes go through our BIO with MSG_NOSIGNAL: a vanished peer gives an error, not SIGPIPE.
+    @Test func sendingToAVanishedTLSPeerThrows() throws {
+        let (server, certificate) = try tlsServer()
+        let accepted = Background { try? server.accept(timeout: receiveLimit) }
+        var client: WebSocketConnection? = try WebSocketClient.connect(
+            url: server.url(path: "/ws/market"), options: trusting(certificate))
+        let serverSideOuter = try #require(accepted.wait())
+        let serverSide = try #require(serverSideOuter)
+        #expect(client?.isSecure == true)
+        client = nil  // closes the descriptor without close_notify
+        #expect(throws: WebSocketError.self) {
+            for _ in 0..<1000 { try serverSide.send(binary: [UInt8](repeating: 0x55, count: 65536)) }
+        }
+    }
+
     @Test func missingCertificateFileIsReported() {
         #expect {
             try WebSocketServer(

@@ -45,6 +45,8 @@ public final class WebSocketConnection: Sendable {
         var end = 0
         var fragmentKind: WebSocketOpcode? = nil
         var fragments: [UInt8] = []
+        /// `fragments[..<fragmentsValidated]` is complete, valid UTF-8 (text messages only).
+        var fragmentsValidated = 0
         var reportedClose = false
         var lastReadWallNanoseconds: UInt64 = 0
         var lastReadMonotonicNanoseconds: UInt64 = 0
@@ -528,14 +530,23 @@ public final class WebSocketConnection: Sendable {
             if state.fragmentKind == nil {
                 state.fragmentKind = opcode
                 state.fragments.removeAll(keepingCapacity: true)
+                state.fragmentsValidated = 0
             }
             state.fragments.append(contentsOf: state.buffer[payloadStart..<payloadEnd])
-            guard header.fin else { return .consumed }
             let kind = state.fragmentKind!
-            state.fragmentKind = nil
-            if kind == .text && !UTF8Validation.isValid(state.fragments) {
-                return Self.made(fail(&state, .invalidPayload, "text message is not valid UTF-8"))
+            if kind == .text {
+                // Validate as fragments arrive: a bad message is refused at its first bad fragment.
+                let from = state.fragmentsValidated
+                let result = state.fragments.withUnsafeBytes {
+                    UTF8Validation.check(UnsafeRawBufferPointer(rebasing: $0[from...]))
+                }
+                state.fragmentsValidated = from + result.completeUpTo
+                if !result.isValidSoFar || (header.fin && state.fragmentsValidated != state.fragments.count) {
+                    return Self.made(fail(&state, .invalidPayload, "text message is not valid UTF-8"))
+                }
             }
+            guard header.fin else { return .consumed }
+            state.fragmentKind = nil
             return .deliver(.inFragments(kind == .text ? .text : .binary))
         }
     }

@@ -80,6 +80,16 @@ import Testing
                 RawPeer.frame(0x0, [0xA0, 0x80], masked: true),
             ],
             code: 1007),
+        // Refused at the first fragment, before the message is complete.
+        Violation(
+            description: "invalid UTF-8 in the first fragment",
+            frames: [RawPeer.frame(0x1, [0x41, 0xFF], fin: false, masked: true)], code: 1007),
+        Violation(
+            description: "truncated character at the end of a fragmented text",
+            frames: [
+                RawPeer.frame(0x1, [0x41], fin: false, masked: true), RawPeer.frame(0x0, [0xE2, 0x82], masked: true),
+            ],
+            code: 1007),
         Violation(
             description: "close with a 1-byte payload", frames: [RawPeer.frame(0x8, [0x03], masked: true)], code: 1002),
         Violation(

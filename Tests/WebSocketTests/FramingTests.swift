@@ -133,6 +133,25 @@ import Testing
         #expect(!UTF8Validation.isValid(bytes))
     }
 
+    @Test func checkAcceptsAValidTextCutAnywhere() {
+        let text = Array("a€𝄞é z\u{10FFFF}".utf8)
+        for cut in 0...text.count {
+            let head = Array(text[..<cut])
+            let result = head.withUnsafeBytes { UTF8Validation.check($0) }
+            #expect(result.isValidSoFar, "prefix of \(cut) bytes")
+            // The incomplete tail is the start of one character: at most 3 bytes.
+            #expect(cut - result.completeUpTo <= 3)
+            let tail = Array(text[result.completeUpTo...])
+            #expect(String(validating: tail, as: UTF8.self) != nil)
+        }
+        let bad: [UInt8] = [0x61, 0xE2, 0x28]  // a lead byte followed by a non-continuation
+        #expect(
+            bad.withUnsafeBytes { UTF8Validation.check($0) }
+                == UTF8Validation.Check(isValidSoFar: false, completeUpTo: 1))
+        let overlongStart: [UInt8] = [0xE0, 0x80]  // cannot become valid, even though incomplete
+        #expect(!overlongStart.withUnsafeBytes { UTF8Validation.check($0) }.isValidSoFar)
+    }
+
     /// Differential check against the standard library's decoder on random byte strings.
     @Test func agreesWithTheStandardLibraryOnRandomBytes() {
         var random = SeededRandom(seed: 2026)

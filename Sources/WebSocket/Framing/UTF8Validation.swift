@@ -3,10 +3,20 @@
 // rules as RFC 3629. ASCII runs are checked eight bytes at a time.
 
 enum UTF8Validation {
-    /// True when `bytes` is well-formed UTF-8.
-    static func isValid(_ bytes: UnsafeRawBufferPointer) -> Bool {
+    /// The result of checking a prefix of a message.
+    struct Check: Equatable {
+        /// False as soon as a byte makes the text invalid whatever follows.
+        var isValidSoFar: Bool
+        /// Bytes before this index are complete, valid characters; the rest (at most 3 bytes)
+        /// is the valid start of a character that continues in the next fragment.
+        var completeUpTo: Int
+    }
+
+    /// Checks `bytes` as the start of a text that may continue (fragments are validated as
+    /// they arrive, so a bad message is refused at its first bad fragment).
+    static func check(_ bytes: UnsafeRawBufferPointer) -> Check {
         let count = bytes.count
-        guard count > 0, let base = bytes.baseAddress else { return true }
+        guard count > 0, let base = bytes.baseAddress else { return Check(isValidSoFar: true, completeUpTo: 0) }
         var i = 0
         while i < count {
             // Fast path: eight ASCII bytes at once.
@@ -38,20 +48,28 @@ enum UTF8Validation {
             case 0xF4:
                 needed = 3
                 upperBound = 0x8F  // nothing above U+10FFFF
-            default: return false
+            default: return Check(isValidSoFar: false, completeUpTo: i)
             }
-            guard i + needed < count else { return false }  // truncated sequence
-            let second = bytes[i + 1]
-            if second < lowerBound || second > upperBound { return false }
+            let available = min(needed, count - 1 - i)
+            if available >= 1 {
+                let second = bytes[i + 1]
+                if second < lowerBound || second > upperBound { return Check(isValidSoFar: false, completeUpTo: i) }
+            }
             var j = 2
-            while j <= needed {
-                let continuation = bytes[i + j]
-                if continuation & 0xC0 != 0x80 { return false }
+            while j <= available {
+                if bytes[i + j] & 0xC0 != 0x80 { return Check(isValidSoFar: false, completeUpTo: i) }
                 j += 1
             }
+            if available < needed { return Check(isValidSoFar: true, completeUpTo: i) }  // continues later
             i += needed + 1
         }
-        return true
+        return Check(isValidSoFar: true, completeUpTo: count)
+    }
+
+    /// True when `bytes` is a complete, well-formed UTF-8 text.
+    static func isValid(_ bytes: UnsafeRawBufferPointer) -> Bool {
+        let result = check(bytes)
+        return result.isValidSoFar && result.completeUpTo == bytes.count
     }
 
     static func isValid(_ bytes: [UInt8]) -> Bool {

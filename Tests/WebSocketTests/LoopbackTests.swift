@@ -211,6 +211,51 @@ func connectedPair(
         #expect(reason.contains("/nowhere"))
     }
 
+    /// A client that sends its first frame in the same segment as the upgrade request.
+    @Test func frameSentWithTheRequestIsNotLost() throws {
+        let server = try WebSocketServer(options: testOptions())
+        let accepted = Background { try? server.accept(timeout: receiveLimit) }
+        let fd = try PosixSocket.connect(host: "127.0.0.1", port: server.port, timeout: .seconds(5))
+        let raw = RawPeer(Transport(fd: fd, endpoint: server.endpoint, tls: nil))
+        let request =
+            "GET /eager HTTP/1.1\r\nHost: 127.0.0.1\r\nUpgrade: websocket\r\nConnection: Upgrade\r\n"
+            + "Sec-WebSocket-Key: dGhlIHNhbXBsZSBub25jZQ==\r\nSec-WebSocket-Version: 13\r\n\r\n"
+        try raw.write(Array(request.utf8) + RawPeer.frame(0x1, Array("eager".utf8), masked: true))
+        let serverSideOuter = try #require(accepted.wait())
+        let serverSide = try #require(serverSideOuter)
+        #expect(serverSide.requestTarget == "/eager")
+        #expect(try serverSide.receive(timeout: receiveLimit)?.text == "eager")
+    }
+
+    /// A request with an unsupported version gets 426 and the version the server speaks.
+    @Test func unsupportedVersionGets426OverTheWire() throws {
+        let server = try WebSocketServer(options: testOptions())
+        let accepted = Background { () -> WebSocketError? in
+            do throws(WebSocketError) {
+                _ = try server.accept(timeout: receiveLimit)
+                return nil
+            } catch {
+                return error
+            }
+        }
+        let fd = try PosixSocket.connect(host: "127.0.0.1", port: server.port, timeout: .seconds(5))
+        let transport = Transport(fd: fd, endpoint: server.endpoint, tls: nil)
+        let request =
+            "GET / HTTP/1.1\r\nHost: 127.0.0.1\r\nUpgrade: websocket\r\nConnection: Upgrade\r\n"
+            + "Sec-WebSocket-Key: dGhlIHNhbXBsZSBub25jZQ==\r\nSec-WebSocket-Version: 8\r\n\r\n"
+        try Array(request.utf8).withUnsafeBytes { try transport.writeAll($0, until: nil, timeout: nil) }
+        let (head, _) = try readHead(
+            transport, until: deadline(after: receiveLimit), timeout: receiveLimit, what: "response")
+        let text = String(decoding: head, as: UTF8.self)
+        #expect(text.hasPrefix("HTTP/1.1 426 Upgrade Required\r\n"))
+        #expect(text.contains("Sec-WebSocket-Version: 13\r\n"))
+        let serverError: WebSocketError?? = accepted.wait()
+        guard case .handshakeRejected(_, 426, _)?? = serverError else {
+            Issue.record("expected a 426 rejection, got \(String(describing: serverError))")
+            return
+        }
+    }
+
     @Test func headersTravelBothWays() throws {
         let (server, client, serverSide) = try connectedPair(
             server: testOptions { $0.extraHeaders = [WebSocketHeader("X-Server-Name", "polytape-test")] },

@@ -77,7 +77,9 @@ extension ExactDecimal {
         if index != end || (integerDigits == 0 && fractionDigits == 0) { return .failure(.notADecimal) }
         let (scaled, overflow) = integerPart.multipliedReportingOverflow(by: ExactDecimal.scale)
         if overflow { return .failure(.overflow) }
-        let units = scaled + fraction * scaleForFractionDigits(fractionDigits)
+        let (units, overflowFraction) = scaled.addingReportingOverflow(
+            fraction * scaleForFractionDigits(fractionDigits))
+        if overflowFraction { return .failure(.overflow) }
         return .success(
             ExactDecimal(units: negative ? -units : units, digits: UInt8(fractionDigits), leadingDot: leadingDot))
     }

@@ -3,8 +3,10 @@
 // regrowing, leaks, or caches that fill per frame all show up as growth. It cannot see an
 // allocation that is freed again within the frame (glibc has no in-process malloc counter);
 // that stronger claim, zero mallocs per frame, is proven with valgrind in docs/BENCHMARKS.md.
+// Growth that comes in geometric steps (a scratch array that keeps doubling) can skip a
+// window, so the scratch capacities are checked directly as well.
 #if canImport(Glibc)
-    import Feed
+    @testable import Feed
     import Foundation
     import Glibc
     import Testing
@@ -69,6 +71,8 @@
             parseAll(times: 2)  // warm-up: scratch buffers reach their working size
             // Other tests run concurrently and move the process-wide figure both ways, so take
             // the smallest growth of several windows; a per-frame leak grows every window.
+            // Scratch buffers must have reached their working size: regrowth is reallocation.
+            let scratchCapacity = [parser.bidLevels.capacity, parser.askLevels.capacity, parser.entries.capacity]
             var smallestGrowth = Int.max
             for _ in 0..<5 {
                 let before = heapBytesInUse()
@@ -77,9 +81,24 @@
                 smallestGrowth = min(smallestGrowth, after - before)
             }
             #expect(sink.events > 0)
+            #expect([parser.bidLevels.capacity, parser.askLevels.capacity, parser.entries.capacity] == scratchCapacity)
             #expect(heapBytesInUse() > 0, "malloc_info report could not be read")
             // 5 × 3,939 frames per window: even 4 retained bytes per frame would be 78 KB.
             #expect(smallestGrowth < 64 * 1024, "heap grew by \(smallestGrowth) bytes in every window")
+        }
+
+        /// The probe itself must see retained memory, or the test above proves nothing. Other
+        /// tests may free memory during a window, so the largest of three windows counts.
+        @Test func heapProbeSeesRetainedMemory() {
+            var largestGrowth = Int.min
+            for _ in 0..<3 {
+                let before = heapBytesInUse()
+                let retained = (0..<64).map { _ in [UInt8](repeating: 1, count: 32 * 1024) }
+                let after = heapBytesInUse()
+                #expect(retained.count == 64)
+                largestGrowth = max(largestGrowth, after - before)
+            }
+            #expect(largestGrowth >= 3 * 512 * 1024, "probe saw at most \(largestGrowth) bytes for 2 MiB retained")
         }
     }
 #endif

@@ -129,7 +129,7 @@ public enum FeedBenchmark {
 
     /// Current-format price_change frames as the server writes them (", " separators, two
     /// mirrored entries for a market's two tokens, `event_type` last).
-    static func syntheticPriceChanges(count: Int) -> [[UInt8]] {
+    public static func syntheticPriceChanges(count: Int) -> [[UInt8]] {
         var random = Generator(state: 0x6733)
         let markets = (0..<40).map { _ in (market: "0x" + random.hex(64), yes: random.digits(77), no: random.digits(77))
         }
@@ -151,7 +151,7 @@ public enum FeedBenchmark {
     }
 
     /// Compact book frames with `levels` bids (ascending) and asks (descending).
-    static func syntheticBooks(count: Int, levels: Int) -> [[UInt8]] {
+    public static func syntheticBooks(count: Int, levels: Int) -> [[UInt8]] {
         var random = Generator(state: 0xB00C)
         return (0..<count).map { index in
             func level(_ price: Int) -> String {

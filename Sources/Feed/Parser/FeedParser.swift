@@ -9,50 +9,100 @@
 /// never traps: a malformed frame yields one `FeedError` with its byte offset, a bad entry
 /// yields one error while the frame's other events are still delivered.
 public struct FeedParser {
-    /// Book levels of the object being parsed, reused across frames.
-    var bidLevels: [PriceLevel] = []
-    var askLevels: [PriceLevel] = []
-    /// Entries of `changes`/`price_changes` lists of the object being parsed.
+    /// Book levels of the frame being parsed (all its books), reused across frames.
+    @usableFromInline var bidLevels: [PriceLevel] = []
+    @usableFromInline var askLevels: [PriceLevel] = []
+    /// Entries of the `changes`/`price_changes` list of the object being parsed.
     var entries: [EntryFields] = []
+    /// The frame's events and errors in order, handed to the sink once the frame is scanned.
+    @usableFromInline var pending: [PendingEvent] = []
+    @usableFromInline var pendingErrors: [FeedError] = []
 
     public init() {
-        bidLevels.reserveCapacity(128)
-        askLevels.reserveCapacity(128)
+        bidLevels.reserveCapacity(256)
+        askLevels.reserveCapacity(256)
         entries.reserveCapacity(64)
+        pending.reserveCapacity(64)
     }
 
     /// Parses one text frame. Every event, error and keepalive goes to `sink` in frame order;
     /// the summary counts them. Pointers inside events are valid only during the callback.
+    ///
+    /// Scanning is non-generic code compiled once in this module; only the short hand-off
+    /// loop below is specialised for each sink, so callers in other modules get full speed.
+    @inlinable
     public mutating func parse<Sink: FeedSink>(_ frame: UnsafeRawBufferPointer, into sink: inout Sink)
         -> FrameSummary
     {
+        let summary = scanFrame(frame)
+        handOff(to: &sink)
+        return summary
+    }
+
+    /// Parses one text frame held in an array; see `parse(_:into:)`.
+    @inlinable
+    public mutating func parse<Sink: FeedSink>(_ bytes: [UInt8], into sink: inout Sink) -> FrameSummary {
+        bytes.withUnsafeBytes { parse($0, into: &sink) }
+    }
+
+    /// Delivers the scanned frame's events to `sink`, rebuilding each book's level buffers.
+    @inlinable
+    func handOff<Sink: FeedSink>(to sink: inout Sink) {
+        bidLevels.withUnsafeBufferPointer { bids in
+            askLevels.withUnsafeBufferPointer { asks in
+                for event in pending {
+                    switch event {
+                    case .book(var book, let bidRange, let askRange):
+                        book.bids = UnsafeBufferPointer(rebasing: bids[bidRange])
+                        book.asks = UnsafeBufferPointer(rebasing: asks[askRange])
+                        sink.onBook(book)
+                    case .priceChange(let change): sink.onPriceChange(change)
+                    case .lastTrade(let trade): sink.onLastTrade(trade)
+                    case .tickSizeChange(let change): sink.onTickSizeChange(change)
+                    case .bestBidAsk(let top): sink.onBestBidAsk(top)
+                    case .other(let other): sink.onOther(other)
+                    case .control(let control): sink.onControl(control)
+                    case .error(let index): sink.onError(pendingErrors[index])
+                    }
+                }
+            }
+        }
+    }
+
+    /// Scans a whole frame into `pending` (events point into `frame` and the level buffers).
+    @usableFromInline
+    mutating func scanFrame(_ frame: UnsafeRawBufferPointer) -> FrameSummary {
+        pending.removeAll(keepingCapacity: true)
+        pendingErrors.removeAll(keepingCapacity: true)
+        bidLevels.removeAll(keepingCapacity: true)
+        askLevels.removeAll(keepingCapacity: true)
         var summary = FrameSummary()
         guard let base = frame.baseAddress?.assumingMemoryBound(to: UInt8.self), frame.count > 0 else {
             summary.kind = .empty
-            report(.unknownText, 0, "a JSON object or array, or PING/PONG (the frame is empty)", &sink, &summary)
+            report(.unknownText, 0, "a JSON object or array, or PING/PONG (the frame is empty)", &summary)
             return summary
         }
         guard frame.count < Int(Int32.max) else {
             summary.kind = .text
-            report(.malformedJSON, 0, "a frame smaller than 2 GiB", &sink, &summary)
+            report(.malformedJSON, 0, "a frame smaller than 2 GiB", &summary)
             return summary
         }
         var scanner = ByteScanner(bytes: base, count: frame.count)
         let start = scanner.skipWhitespace(0)
         guard start < scanner.count else {
             summary.kind = .empty
-            report(.unknownText, 0, "a JSON object or array, or PING/PONG (the frame is blank)", &sink, &summary)
+            report(.unknownText, 0, "a JSON object or array, or PING/PONG (the frame is blank)", &summary)
             return summary
         }
         var end: Int
         switch base[start] {
         case UInt8(ascii: "{"):
             summary.kind = .object
-            end = parseObject(&scanner, at: start, &sink, &summary)
+            end = parseObject(&scanner, at: start, &summary)
         case UInt8(ascii: "["):
-            end = parseArray(&scanner, at: start, &sink, &summary)
+            end = parseArray(&scanner, at: start, &summary)
         default:
-            parseText(scanner, from: start, &sink, &summary)
+            parseText(scanner, from: start, &summary)
             return summary
         }
         if end >= 0 {
@@ -61,21 +111,15 @@ public struct FeedParser {
         }
         if end < 0 {
             summary.malformed = true
-            report(
-                .malformedJSON, scanner.failureOffset, "\(scanner.failureExpected)", &sink, &summary)
+            report(.malformedJSON, scanner.failureOffset, "\(scanner.failureExpected)", &summary)
         }
         return summary
     }
 
-    /// Parses one text frame held in an array; see `parse(_:into:)`.
-    public mutating func parse<Sink: FeedSink>(_ bytes: [UInt8], into sink: inout Sink) -> FrameSummary {
-        bytes.withUnsafeBytes { parse($0, into: &sink) }
-    }
-
     // MARK: - Frame shapes
 
-    private func parseText<Sink: FeedSink>(
-        _ scanner: ByteScanner, from start: Int, _ sink: inout Sink, _ summary: inout FrameSummary
+    private mutating func parseText(
+        _ scanner: ByteScanner, from start: Int, _ summary: inout FrameSummary
     ) {
         var end = scanner.count
         while end > start {
@@ -85,18 +129,18 @@ public struct FeedParser {
         }
         if end - start == 4 && scanner.matches(start, "PING") {
             summary.kind = .ping
-            sink.onControl(.ping)
+            pending.append(.control(.ping))
         } else if end - start == 4 && scanner.matches(start, "PONG") {
             summary.kind = .pong
-            sink.onControl(.pong)
+            pending.append(.control(.pong))
         } else {
             summary.kind = .text
-            report(.unknownText, start, "a JSON object or array, or PING/PONG", &sink, &summary)
+            report(.unknownText, start, "a JSON object or array, or PING/PONG", &summary)
         }
     }
 
-    private mutating func parseArray<Sink: FeedSink>(
-        _ scanner: inout ByteScanner, at open: Int, _ sink: inout Sink, _ summary: inout FrameSummary
+    private mutating func parseArray(
+        _ scanner: inout ByteScanner, at open: Int, _ summary: inout FrameSummary
     ) -> Int {
         var position = scanner.skipWhitespace(open + 1)
         guard position < scanner.count else { return scanner.fail(position, "an object or ']'") }
@@ -107,12 +151,12 @@ public struct FeedParser {
         summary.kind = .array
         while true {
             if scanner.bytes[position] == UInt8(ascii: "{") {
-                position = parseObject(&scanner, at: position, &sink, &summary)
+                position = parseObject(&scanner, at: position, &summary)
             } else {
                 let element = position
                 position = scanner.skipValue(position)
                 if position >= 0 {
-                    report(.notAnEvent, element, "an event object as array element", &sink, &summary)
+                    report(.notAnEvent, element, "an event object as array element", &summary)
                 }
             }
             if position < 0 { return -1 }
@@ -127,17 +171,15 @@ public struct FeedParser {
     }
 
     /// Scans one message object, then delivers its events. Returns the offset past its `}`.
-    private mutating func parseObject<Sink: FeedSink>(
-        _ scanner: inout ByteScanner, at open: Int, _ sink: inout Sink, _ summary: inout FrameSummary
+    private mutating func parseObject(
+        _ scanner: inout ByteScanner, at open: Int, _ summary: inout FrameSummary
     ) -> Int {
-        bidLevels.removeAll(keepingCapacity: true)
-        askLevels.removeAll(keepingCapacity: true)
         entries.removeAll(keepingCapacity: true)
         var fields = MessageFields()
         let end = scanMessage(&scanner, at: open, into: &fields)
         if end < 0 { return -1 }
         summary.objects += 1
-        deliver(scanner, fields, objectStart: open, objectEnd: end, &sink, &summary)
+        deliver(scanner, fields, objectStart: open, objectEnd: end, &summary)
         return end
     }
 
@@ -241,7 +283,7 @@ public struct FeedParser {
     private static func scanLevels(
         _ scanner: inout ByteScanner, at open: Int, into levels: inout [PriceLevel], list: inout ListInfo
     ) -> Int {
-        levels.removeAll(keepingCapacity: true)
+        list.first = Int32(truncatingIfNeeded: levels.count)
         var problem = EntryProblem.none
         var problemOffset = 0
         let end = FeedParser.walkList(&scanner, at: open, list: &list) { scanner, start in
@@ -274,7 +316,7 @@ public struct FeedParser {
             }
             return entryEnd
         }
-        list.count = Int32(truncatingIfNeeded: levels.count)
+        list.count = Int32(truncatingIfNeeded: levels.count) - list.first
         list.problem = problem
         list.problemOffset = Int32(truncatingIfNeeded: problemOffset)
         return end
@@ -332,241 +374,239 @@ public struct FeedParser {
         }
     }
 
-    private mutating func deliver<Sink: FeedSink>(
-        _ scanner: ByteScanner, _ fields: MessageFields, objectStart: Int, objectEnd: Int,
-        _ sink: inout Sink, _ summary: inout FrameSummary
+    private mutating func deliver(
+        _ scanner: ByteScanner, _ fields: MessageFields, objectStart: Int, objectEnd: Int, _ summary: inout FrameSummary
     ) {
         switch eventType(scanner, fields.eventType) {
         case .book:
-            deliverBook(scanner, fields, hadEventType: true, objectStart, objectEnd, &sink, &summary)
+            deliverBook(scanner, fields, hadEventType: true, objectStart, objectEnd, &summary)
         case .priceChange:
             if fields.priceChanges.isPresent {
-                deliverG3(scanner, fields, objectStart, &sink, &summary)
+                deliverG3(scanner, fields, objectStart, &summary)
             } else if fields.changes.isPresent {
-                deliverG2(scanner, fields, objectStart, &sink, &summary)
+                deliverG2(scanner, fields, objectStart, &summary)
             } else if fields.price.isPresent || fields.side.isPresent || fields.size.isPresent {
-                deliverG1(scanner, fields, objectStart, &sink, &summary)
+                deliverG1(scanner, fields, objectStart, &summary)
             } else {
                 report(
                     .missingField, objectStart, "\"price_changes\", \"changes\" or price/side/size in a price_change",
-                    &sink, &summary)
+                    &summary)
             }
-        case .lastTradePrice: deliverLastTrade(scanner, fields, objectStart, &sink, &summary)
-        case .tickSizeChange: deliverTickSizeChange(scanner, fields, objectStart, &sink, &summary)
-        case .bestBidAsk: deliverBestBidAsk(scanner, fields, objectStart, &sink, &summary)
-        case .newMarket: deliverOther(.newMarket, scanner, fields, &sink, &summary)
-        case .marketResolved: deliverOther(.marketResolved, scanner, fields, &sink, &summary)
+        case .lastTradePrice: deliverLastTrade(scanner, fields, objectStart, &summary)
+        case .tickSizeChange: deliverTickSizeChange(scanner, fields, objectStart, &summary)
+        case .bestBidAsk: deliverBestBidAsk(scanner, fields, objectStart, &summary)
+        case .newMarket: deliverOther(.newMarket, scanner, fields, &summary)
+        case .marketResolved: deliverOther(.marketResolved, scanner, fields, &summary)
         case .unknown:
             summary.unknownEventTypes += 1
-            deliverOther(.unknown, scanner, fields, &sink, &summary)
+            deliverOther(.unknown, scanner, fields, &summary)
         case .absent:
             // No event_type: infer the shape (REST /book objects and some archives omit it).
             if fields.bids.isPresent || fields.asks.isPresent {
-                deliverBook(scanner, fields, hadEventType: false, objectStart, objectEnd, &sink, &summary)
+                deliverBook(scanner, fields, hadEventType: false, objectStart, objectEnd, &summary)
             } else if fields.priceChanges.isPresent {
-                deliverG3(scanner, fields, objectStart, &sink, &summary)
+                deliverG3(scanner, fields, objectStart, &summary)
             } else if fields.changes.isPresent {
-                deliverG2(scanner, fields, objectStart, &sink, &summary)
+                deliverG2(scanner, fields, objectStart, &summary)
             } else if fields.assetID.isPresent && fields.price.isPresent && fields.side.isPresent
                 && fields.size.isPresent
             {
-                deliverG1(scanner, fields, objectStart, &sink, &summary)
+                deliverG1(scanner, fields, objectStart, &summary)
             } else {
                 report(
-                    .notAnEvent, objectStart, "an \"event_type\" or a book/price_change shape", &sink, &summary)
+                    .notAnEvent, objectStart, "an \"event_type\" or a book/price_change shape", &summary)
             }
         }
     }
 
     // MARK: Shared field checks. Each returns nil after reporting the error.
 
-    private func requiredAssetID<Sink: FeedSink>(
-        _ scanner: ByteScanner, _ span: ValueSpan, _ objectStart: Int, _ sink: inout Sink,
+    private mutating func requiredAssetID(
+        _ scanner: ByteScanner, _ span: ValueSpan, _ objectStart: Int,
         _ summary: inout FrameSummary
     ) -> UnsafeRawBufferPointer? {
         guard span.kind == .string, span.length > 0 else {
-            report(.missingField, objectStart, "a non-empty string \"asset_id\"", &sink, &summary)
+            report(.missingField, objectStart, "a non-empty string \"asset_id\"", &summary)
             return nil
         }
         guard !span.escaped else {
-            report(.missingField, Int(span.start), "an \"asset_id\" without escape sequences", &sink, &summary)
+            report(.missingField, Int(span.start), "an \"asset_id\" without escape sequences", &summary)
             return nil
         }
         return scanner.text(span)
     }
 
-    private func requiredDecimal<Sink: FeedSink>(
+    private mutating func requiredDecimal(
         _ scanner: ByteScanner, _ span: ValueSpan, _ name: StaticString, _ objectStart: Int,
-        _ sink: inout Sink, _ summary: inout FrameSummary
+        _ summary: inout FrameSummary
     ) -> ExactDecimal? {
         guard span.isPresent, span.kind != .null else {
-            report(.missingField, objectStart, "a \"\(name)\" decimal", &sink, &summary)
+            report(.missingField, objectStart, "a \"\(name)\" decimal", &summary)
             return nil
         }
         switch scanner.decimal(span) {
         case .success(let value): return value
         case .failure(let failure):
-            report(.badNumber, Int(span.start), "\"\(name)\": \(failure.expected)", &sink, &summary)
+            report(.badNumber, Int(span.start), "\"\(name)\": \(failure.expected)", &summary)
             return nil
         }
     }
 
     /// nil value when absent, null or ""; `ok == false` after reporting a bad one.
-    private func optionalDecimal<Sink: FeedSink>(
-        _ scanner: ByteScanner, _ span: ValueSpan, _ name: StaticString, _ ok: inout Bool,
-        _ sink: inout Sink, _ summary: inout FrameSummary
+    private mutating func optionalDecimal(
+        _ scanner: ByteScanner, _ span: ValueSpan, _ name: StaticString, _ ok: inout Bool, _ summary: inout FrameSummary
     ) -> ExactDecimal? {
         if span.isEmptyValue { return nil }
         switch scanner.decimal(span) {
         case .success(let value): return value
         case .failure(let failure):
-            report(.badNumber, Int(span.start), "\"\(name)\": \(failure.expected)", &sink, &summary)
+            report(.badNumber, Int(span.start), "\"\(name)\": \(failure.expected)", &summary)
             ok = false
             return nil
         }
     }
 
-    private func requiredTimestamp<Sink: FeedSink>(
-        _ scanner: ByteScanner, _ span: ValueSpan, _ sink: inout Sink, _ summary: inout FrameSummary
+    private mutating func requiredTimestamp(
+        _ scanner: ByteScanner, _ span: ValueSpan, _ summary: inout FrameSummary
     ) -> Int64? {
         if let value = scanner.timestamp(span) { return value }
-        report(.badNumber, Int(span.start), "\"timestamp\" as epoch milliseconds (digits only)", &sink, &summary)
+        report(.badNumber, Int(span.start), "\"timestamp\" as epoch milliseconds (digits only)", &summary)
         return nil
     }
 
-    private func optionalHash<Sink: FeedSink>(
-        _ scanner: ByteScanner, _ span: ValueSpan, _ ok: inout Bool, _ sink: inout Sink,
+    private mutating func optionalHash(
+        _ scanner: ByteScanner, _ span: ValueSpan, _ ok: inout Bool,
         _ summary: inout FrameSummary
     ) -> ExchangeHash? {
         if span.isEmptyValue { return nil }
         if span.kind == .string, let hash = ExchangeHash.read(scanner.bytes, Int(span.start), span.length) {
             return hash
         }
-        report(.badHash, Int(span.start), "\"hash\" as 40 hex digits", &sink, &summary)
+        report(.badHash, Int(span.start), "\"hash\" as 40 hex digits", &summary)
         ok = false
         return nil
     }
 
-    private func requiredSide<Sink: FeedSink>(
-        _ scanner: ByteScanner, _ span: ValueSpan, _ objectStart: Int, _ sink: inout Sink,
+    private mutating func requiredSide(
+        _ scanner: ByteScanner, _ span: ValueSpan, _ objectStart: Int,
         _ summary: inout FrameSummary
     ) -> Side? {
         if let side = scanner.side(span) { return side }
         if span.isPresent {
-            report(.badSide, Int(span.start), "\"side\" BUY or SELL", &sink, &summary)
+            report(.badSide, Int(span.start), "\"side\" BUY or SELL", &summary)
         } else {
-            report(.missingField, objectStart, "a \"side\" (BUY or SELL)", &sink, &summary)
+            report(.missingField, objectStart, "a \"side\" (BUY or SELL)", &summary)
         }
         return nil
     }
 
-    private func listProblem<Sink: FeedSink>(
-        _ list: ListInfo, _ name: StaticString, _ objectStart: Int, _ sink: inout Sink,
+    private mutating func listProblem(
+        _ list: ListInfo, _ name: StaticString, _ objectStart: Int,
         _ summary: inout FrameSummary
     ) -> Bool {
         guard list.kind == .array else {
             if list.isPresent {
-                report(.missingField, Int(list.offset), "\"\(name)\" as a list", &sink, &summary)
+                report(.missingField, Int(list.offset), "\"\(name)\" as a list", &summary)
             } else {
-                report(.missingField, objectStart, "a \"\(name)\" list", &sink, &summary)
+                report(.missingField, objectStart, "a \"\(name)\" list", &summary)
             }
             return true
         }
         switch list.problem {
         case .none: return false
         case .notAnObject:
-            report(.missingField, Int(list.problemOffset), "a {price,size} level in \"\(name)\"", &sink, &summary)
+            report(.missingField, Int(list.problemOffset), "a {price,size} level in \"\(name)\"", &summary)
         case .missing(let field):
-            report(.missingField, Int(list.problemOffset), "\"\(field)\" in a level of \"\(name)\"", &sink, &summary)
+            report(.missingField, Int(list.problemOffset), "\"\(field)\" in a level of \"\(name)\"", &summary)
         case .badNumber(let field, let failure):
             report(
-                .badNumber, Int(list.problemOffset), "\"\(field)\" in \"\(name)\": \(failure.expected)", &sink,
-                &summary)
+                .badNumber, Int(list.problemOffset), "\"\(field)\" in \"\(name)\": \(failure.expected)", &summary)
         }
         return true
     }
 
     // MARK: Event kinds
 
-    private func deliverBook<Sink: FeedSink>(
+    private mutating func deliverBook(
         _ scanner: ByteScanner, _ fields: MessageFields, hadEventType: Bool, _ objectStart: Int, _ objectEnd: Int,
-        _ sink: inout Sink, _ summary: inout FrameSummary
+        _ summary: inout FrameSummary
     ) {
-        guard let assetID = requiredAssetID(scanner, fields.assetID, objectStart, &sink, &summary),
-            let timestamp = requiredTimestamp(scanner, fields.timestamp, &sink, &summary)
+        guard let assetID = requiredAssetID(scanner, fields.assetID, objectStart, &summary),
+            let timestamp = requiredTimestamp(scanner, fields.timestamp, &summary)
         else { return }
         var ok = true
-        let hash = optionalHash(scanner, fields.hash, &ok, &sink, &summary)
-        let tickSize = optionalDecimal(scanner, fields.tickSize, "tick_size", &ok, &sink, &summary)
-        let lastTradePrice = optionalDecimal(scanner, fields.lastTradePrice, "last_trade_price", &ok, &sink, &summary)
-        guard ok, !listProblem(fields.bids, "bids", objectStart, &sink, &summary),
-            !listProblem(fields.asks, "asks", objectStart, &sink, &summary)
+        let hash = optionalHash(scanner, fields.hash, &ok, &summary)
+        let tickSize = optionalDecimal(scanner, fields.tickSize, "tick_size", &ok, &summary)
+        let lastTradePrice = optionalDecimal(scanner, fields.lastTradePrice, "last_trade_price", &ok, &summary)
+        guard ok, !listProblem(fields.bids, "bids", objectStart, &summary),
+            !listProblem(fields.asks, "asks", objectStart, &summary)
         else { return }
         let market = scanner.text(fields.market)
-        bidLevels.withUnsafeBufferPointer { bids in
-            askLevels.withUnsafeBufferPointer { asks in
-                sink.onBook(
-                    BookEvent(
-                        assetID: assetID, market: market, timestampMs: timestamp, hash: hash, bids: bids,
-                        asks: asks, tickSize: tickSize, lastTradePrice: lastTradePrice, hadEventType: hadEventType,
-                        objectOffset: objectStart, objectLength: objectEnd - objectStart))
-            }
-        }
+        let empty = UnsafeBufferPointer<PriceLevel>(start: nil, count: 0)
+        pending.append(
+            .book(
+                BookEvent(
+                    assetID: assetID, market: market, timestampMs: timestamp, hash: hash, bids: empty, asks: empty,
+                    tickSize: tickSize, lastTradePrice: lastTradePrice, hadEventType: hadEventType,
+                    objectOffset: objectStart, objectLength: objectEnd - objectStart),
+                bids: Int(fields.bids.first)..<Int(fields.bids.first + fields.bids.count),
+                asks: Int(fields.asks.first)..<Int(fields.asks.first + fields.asks.count)))
         summary.books += 1
     }
 
-    private func deliverG3<Sink: FeedSink>(
-        _ scanner: ByteScanner, _ fields: MessageFields, _ objectStart: Int, _ sink: inout Sink,
+    private mutating func deliverG3(
+        _ scanner: ByteScanner, _ fields: MessageFields, _ objectStart: Int,
         _ summary: inout FrameSummary
     ) {
         let list = fields.priceChanges
         guard list.kind == .array else {
-            report(.missingField, Int(list.offset), "\"price_changes\" as a list", &sink, &summary)
+            report(.missingField, Int(list.offset), "\"price_changes\" as a list", &summary)
             return
         }
-        guard let timestamp = requiredTimestamp(scanner, fields.timestamp, &sink, &summary) else { return }
+        guard let timestamp = requiredTimestamp(scanner, fields.timestamp, &summary) else { return }
         let market = scanner.text(fields.market)
         let count = Int(list.count)
         for index in 0..<count {
             let entry = entries[Int(list.first) + index]
             let entryStart = Int(entry.offset)
             guard entry.isObject else {
-                report(.missingField, entryStart, "a price_changes entry object", &sink, &summary)
+                report(.missingField, entryStart, "a price_changes entry object", &summary)
                 continue
             }
-            guard let assetID = requiredAssetID(scanner, entry.assetID, entryStart, &sink, &summary),
-                let price = requiredDecimal(scanner, entry.price, "price", entryStart, &sink, &summary),
-                let size = requiredDecimal(scanner, entry.size, "size", entryStart, &sink, &summary),
-                let side = requiredSide(scanner, entry.side, entryStart, &sink, &summary)
+            guard let assetID = requiredAssetID(scanner, entry.assetID, entryStart, &summary),
+                let price = requiredDecimal(scanner, entry.price, "price", entryStart, &summary),
+                let size = requiredDecimal(scanner, entry.size, "size", entryStart, &summary),
+                let side = requiredSide(scanner, entry.side, entryStart, &summary)
             else { continue }
             var ok = true
-            let hash = optionalHash(scanner, entry.hash, &ok, &sink, &summary)
-            let bestBid = optionalDecimal(scanner, entry.bestBid, "best_bid", &ok, &sink, &summary)
-            let bestAsk = optionalDecimal(scanner, entry.bestAsk, "best_ask", &ok, &sink, &summary)
+            let hash = optionalHash(scanner, entry.hash, &ok, &summary)
+            let bestBid = optionalDecimal(scanner, entry.bestBid, "best_bid", &ok, &summary)
+            let bestAsk = optionalDecimal(scanner, entry.bestAsk, "best_ask", &ok, &summary)
             guard ok else { continue }
-            sink.onPriceChange(
-                PriceChangeEvent(
-                    assetID: assetID, market: market, timestampMs: timestamp, price: price, size: size, side: side,
-                    hash: hash, bestBid: bestBid, bestAsk: bestAsk, generation: .g3, indexInMessage: index,
-                    countInMessage: count))
+            pending.append(
+                .priceChange(
+                    PriceChangeEvent(
+                        assetID: assetID, market: market, timestampMs: timestamp, price: price, size: size, side: side,
+                        hash: hash, bestBid: bestBid, bestAsk: bestAsk, generation: .g3, indexInMessage: index,
+                        countInMessage: count)))
             summary.priceChanges += 1
         }
     }
 
-    private func deliverG2<Sink: FeedSink>(
-        _ scanner: ByteScanner, _ fields: MessageFields, _ objectStart: Int, _ sink: inout Sink,
+    private mutating func deliverG2(
+        _ scanner: ByteScanner, _ fields: MessageFields, _ objectStart: Int,
         _ summary: inout FrameSummary
     ) {
         let list = fields.changes
         guard list.kind == .array else {
-            report(.missingField, Int(list.offset), "\"changes\" as a list", &sink, &summary)
+            report(.missingField, Int(list.offset), "\"changes\" as a list", &summary)
             return
         }
-        guard let assetID = requiredAssetID(scanner, fields.assetID, objectStart, &sink, &summary),
-            let timestamp = requiredTimestamp(scanner, fields.timestamp, &sink, &summary)
+        guard let assetID = requiredAssetID(scanner, fields.assetID, objectStart, &summary),
+            let timestamp = requiredTimestamp(scanner, fields.timestamp, &summary)
         else { return }
         var ok = true
-        let hash = optionalHash(scanner, fields.hash, &ok, &sink, &summary)
+        let hash = optionalHash(scanner, fields.hash, &ok, &summary)
         guard ok else { return }
         let market = scanner.text(fields.market)
         let count = Int(list.count)
@@ -574,124 +614,145 @@ public struct FeedParser {
             let entry = entries[Int(list.first) + index]
             let entryStart = Int(entry.offset)
             guard entry.isObject else {
-                report(.missingField, entryStart, "a changes entry object", &sink, &summary)
+                report(.missingField, entryStart, "a changes entry object", &summary)
                 continue
             }
-            guard let price = requiredDecimal(scanner, entry.price, "price", entryStart, &sink, &summary),
-                let size = requiredDecimal(scanner, entry.size, "size", entryStart, &sink, &summary),
-                let side = requiredSide(scanner, entry.side, entryStart, &sink, &summary)
+            guard let price = requiredDecimal(scanner, entry.price, "price", entryStart, &summary),
+                let size = requiredDecimal(scanner, entry.size, "size", entryStart, &summary),
+                let side = requiredSide(scanner, entry.side, entryStart, &summary)
             else { continue }
-            sink.onPriceChange(
-                PriceChangeEvent(
-                    assetID: assetID, market: market, timestampMs: timestamp, price: price, size: size, side: side,
-                    hash: index == count - 1 ? hash : nil, bestBid: nil, bestAsk: nil, generation: .g2,
-                    indexInMessage: index, countInMessage: count))
+            pending.append(
+                .priceChange(
+                    PriceChangeEvent(
+                        assetID: assetID, market: market, timestampMs: timestamp, price: price, size: size, side: side,
+                        hash: index == count - 1 ? hash : nil, bestBid: nil, bestAsk: nil, generation: .g2,
+                        indexInMessage: index, countInMessage: count)))
             summary.priceChanges += 1
         }
     }
 
-    private func deliverG1<Sink: FeedSink>(
-        _ scanner: ByteScanner, _ fields: MessageFields, _ objectStart: Int, _ sink: inout Sink,
+    private mutating func deliverG1(
+        _ scanner: ByteScanner, _ fields: MessageFields, _ objectStart: Int,
         _ summary: inout FrameSummary
     ) {
-        guard let assetID = requiredAssetID(scanner, fields.assetID, objectStart, &sink, &summary),
-            let timestamp = requiredTimestamp(scanner, fields.timestamp, &sink, &summary),
-            let price = requiredDecimal(scanner, fields.price, "price", objectStart, &sink, &summary),
-            let size = requiredDecimal(scanner, fields.size, "size", objectStart, &sink, &summary),
-            let side = requiredSide(scanner, fields.side, objectStart, &sink, &summary)
+        guard let assetID = requiredAssetID(scanner, fields.assetID, objectStart, &summary),
+            let timestamp = requiredTimestamp(scanner, fields.timestamp, &summary),
+            let price = requiredDecimal(scanner, fields.price, "price", objectStart, &summary),
+            let size = requiredDecimal(scanner, fields.size, "size", objectStart, &summary),
+            let side = requiredSide(scanner, fields.side, objectStart, &summary)
         else { return }
         var ok = true
-        let hash = optionalHash(scanner, fields.hash, &ok, &sink, &summary)
+        let hash = optionalHash(scanner, fields.hash, &ok, &summary)
         guard ok else { return }
-        sink.onPriceChange(
-            PriceChangeEvent(
-                assetID: assetID, market: scanner.text(fields.market), timestampMs: timestamp, price: price,
-                size: size, side: side, hash: hash, bestBid: nil, bestAsk: nil, generation: .g1, indexInMessage: 0,
-                countInMessage: 1))
+        pending.append(
+            .priceChange(
+                PriceChangeEvent(
+                    assetID: assetID, market: scanner.text(fields.market), timestampMs: timestamp, price: price,
+                    size: size, side: side, hash: hash, bestBid: nil, bestAsk: nil, generation: .g1, indexInMessage: 0,
+                    countInMessage: 1)))
         summary.priceChanges += 1
     }
 
-    private func deliverLastTrade<Sink: FeedSink>(
-        _ scanner: ByteScanner, _ fields: MessageFields, _ objectStart: Int, _ sink: inout Sink,
+    private mutating func deliverLastTrade(
+        _ scanner: ByteScanner, _ fields: MessageFields, _ objectStart: Int,
         _ summary: inout FrameSummary
     ) {
-        guard let assetID = requiredAssetID(scanner, fields.assetID, objectStart, &sink, &summary),
-            let timestamp = requiredTimestamp(scanner, fields.timestamp, &sink, &summary),
-            let price = requiredDecimal(scanner, fields.price, "price", objectStart, &sink, &summary),
-            let size = requiredDecimal(scanner, fields.size, "size", objectStart, &sink, &summary)
+        guard let assetID = requiredAssetID(scanner, fields.assetID, objectStart, &summary),
+            let timestamp = requiredTimestamp(scanner, fields.timestamp, &summary),
+            let price = requiredDecimal(scanner, fields.price, "price", objectStart, &summary),
+            let size = requiredDecimal(scanner, fields.size, "size", objectStart, &summary)
         else { return }
         var side: Side? = nil
         if !fields.side.isEmptyValue {
-            guard let known = requiredSide(scanner, fields.side, objectStart, &sink, &summary) else { return }
+            guard let known = requiredSide(scanner, fields.side, objectStart, &summary) else { return }
             side = known
         }
-        sink.onLastTrade(
-            LastTradeEvent(
-                assetID: assetID, market: scanner.text(fields.market), timestampMs: timestamp, price: price,
-                size: size, side: side))
+        pending.append(
+            .lastTrade(
+                LastTradeEvent(
+                    assetID: assetID, market: scanner.text(fields.market), timestampMs: timestamp, price: price,
+                    size: size, side: side)))
         summary.lastTrades += 1
     }
 
-    private func deliverTickSizeChange<Sink: FeedSink>(
-        _ scanner: ByteScanner, _ fields: MessageFields, _ objectStart: Int, _ sink: inout Sink,
+    private mutating func deliverTickSizeChange(
+        _ scanner: ByteScanner, _ fields: MessageFields, _ objectStart: Int,
         _ summary: inout FrameSummary
     ) {
-        guard let assetID = requiredAssetID(scanner, fields.assetID, objectStart, &sink, &summary),
-            let timestamp = requiredTimestamp(scanner, fields.timestamp, &sink, &summary),
+        guard let assetID = requiredAssetID(scanner, fields.assetID, objectStart, &summary),
+            let timestamp = requiredTimestamp(scanner, fields.timestamp, &summary),
             let newTickSize = requiredDecimal(
-                scanner, fields.newTickSize, "new_tick_size", objectStart, &sink, &summary)
+                scanner, fields.newTickSize, "new_tick_size", objectStart, &summary)
         else { return }
         var ok = true
-        let oldTickSize = optionalDecimal(scanner, fields.oldTickSize, "old_tick_size", &ok, &sink, &summary)
+        let oldTickSize = optionalDecimal(scanner, fields.oldTickSize, "old_tick_size", &ok, &summary)
         guard ok else { return }
-        sink.onTickSizeChange(
-            TickSizeChangeEvent(
-                assetID: assetID, market: scanner.text(fields.market), timestampMs: timestamp,
-                oldTickSize: oldTickSize, newTickSize: newTickSize))
+        pending.append(
+            .tickSizeChange(
+                TickSizeChangeEvent(
+                    assetID: assetID, market: scanner.text(fields.market), timestampMs: timestamp,
+                    oldTickSize: oldTickSize, newTickSize: newTickSize)))
         summary.tickSizeChanges += 1
     }
 
-    private func deliverBestBidAsk<Sink: FeedSink>(
-        _ scanner: ByteScanner, _ fields: MessageFields, _ objectStart: Int, _ sink: inout Sink,
+    private mutating func deliverBestBidAsk(
+        _ scanner: ByteScanner, _ fields: MessageFields, _ objectStart: Int,
         _ summary: inout FrameSummary
     ) {
-        guard let assetID = requiredAssetID(scanner, fields.assetID, objectStart, &sink, &summary),
-            let timestamp = requiredTimestamp(scanner, fields.timestamp, &sink, &summary)
+        guard let assetID = requiredAssetID(scanner, fields.assetID, objectStart, &summary),
+            let timestamp = requiredTimestamp(scanner, fields.timestamp, &summary)
         else { return }
         var ok = true
-        let bestBid = optionalDecimal(scanner, fields.bestBid, "best_bid", &ok, &sink, &summary)
-        let bestAsk = optionalDecimal(scanner, fields.bestAsk, "best_ask", &ok, &sink, &summary)
-        let spread = optionalDecimal(scanner, fields.spread, "spread", &ok, &sink, &summary)
+        let bestBid = optionalDecimal(scanner, fields.bestBid, "best_bid", &ok, &summary)
+        let bestAsk = optionalDecimal(scanner, fields.bestAsk, "best_ask", &ok, &summary)
+        let spread = optionalDecimal(scanner, fields.spread, "spread", &ok, &summary)
         guard ok else { return }
-        sink.onBestBidAsk(
-            BestBidAskEvent(
-                assetID: assetID, market: scanner.text(fields.market), timestampMs: timestamp, bestBid: bestBid,
-                bestAsk: bestAsk, spread: spread))
+        pending.append(
+            .bestBidAsk(
+                BestBidAskEvent(
+                    assetID: assetID, market: scanner.text(fields.market), timestampMs: timestamp, bestBid: bestBid,
+                    bestAsk: bestAsk, spread: spread)))
         summary.bestBidAsks += 1
     }
 
-    private func deliverOther<Sink: FeedSink>(
-        _ kind: OtherEventKind, _ scanner: ByteScanner, _ fields: MessageFields, _ sink: inout Sink,
+    private mutating func deliverOther(
+        _ kind: OtherEventKind, _ scanner: ByteScanner, _ fields: MessageFields,
         _ summary: inout FrameSummary
     ) {
         // Not book state: be lenient, a bad timestamp or escaped id just reads as 0 / empty.
         let assetID =
             fields.assetID.escaped ? UnsafeRawBufferPointer(start: nil, count: 0) : scanner.text(fields.assetID)
-        sink.onOther(
-            OtherEvent(
-                kind: kind, eventType: scanner.text(fields.eventType), assetID: assetID,
-                market: scanner.text(fields.market), timestampMs: scanner.timestamp(fields.timestamp) ?? 0))
+        pending.append(
+            .other(
+                OtherEvent(
+                    kind: kind, eventType: scanner.text(fields.eventType), assetID: assetID,
+                    market: scanner.text(fields.market), timestampMs: scanner.timestamp(fields.timestamp) ?? 0)))
         summary.others += 1
     }
 
     // MARK: Errors
 
-    private func report<Sink: FeedSink>(
-        _ kind: FeedError.Kind, _ offset: Int, _ expected: String, _ sink: inout Sink, _ summary: inout FrameSummary
+    private mutating func report(
+        _ kind: FeedError.Kind, _ offset: Int, _ expected: String, _ summary: inout FrameSummary
     ) {
         summary.errors += 1
-        sink.onError(FeedError(kind: kind, offset: offset, expected: expected))
+        pending.append(.error(pendingErrors.count))
+        pendingErrors.append(FeedError(kind: kind, offset: offset, expected: expected))
     }
+}
+
+/// One scanned event waiting for the hand-off to the sink. Books carry their level ranges;
+/// the buffers are made when the level arrays can no longer move.
+@usableFromInline
+enum PendingEvent {
+    case book(BookEvent, bids: Range<Int>, asks: Range<Int>)
+    case priceChange(PriceChangeEvent)
+    case lastTrade(LastTradeEvent)
+    case tickSizeChange(TickSizeChangeEvent)
+    case bestBidAsk(BestBidAskEvent)
+    case other(OtherEvent)
+    case control(ControlFrame)
+    case error(Int)
 }
 
 extension ListInfo {

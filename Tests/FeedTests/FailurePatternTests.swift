@@ -31,6 +31,9 @@ struct FailurePatternTests {
         #expect(summary.kind == .array)
         #expect(summary.books == 2)
         #expect(books(sink.events).map(\.assetID) == [asset, other])
+        // Each book gets its own levels, though all books of a frame share the scratch buffers.
+        #expect(books(sink.events).map { $0.bids.map(\.price.units) } == [[400_000], []])
+        #expect(books(sink.events).map { $0.asks.map(\.size.units) } == [[], [5_000_000]])
         #expect(sink.errors.isEmpty)
     }
 

@@ -35,7 +35,7 @@ public enum FeedBenchmark {
         var lines: [String] = []
         lines.append("PolyTape parser benchmark: FeedParser vs Foundation JSONDecoder (Codable), same frames, same run")
         lines.append(
-            "cores: \(ProcessInfo.processInfo.activeProcessorCount), rounds: \(rounds) × ~\(secondsPerMeasurement) s, median reported"
+            "cores: \(ProcessInfo.processInfo.activeProcessorCount), rounds: \(rounds) × ~\(secondsPerMeasurement) s each, parser and decoder alternating; medians (ratio: median of per-round ratios)"
         )
         lines.append("")
         lines.append(
@@ -44,20 +44,28 @@ public enum FeedBenchmark {
                 + pad("decoder frames/s", 18) + pad("decoder MB/s", 14) + "ratio")
         for (name, frames) in workloads {
             let bytes = frames.reduce(0) { $0 + $1.count }
+            // Rounds alternate parser and decoder so both see the same machine load; the
+            // ratio is taken per round and its median reported.
             var feedParser = FeedParser()
-            let parser = median(
-                (0..<rounds).map { _ in
-                    measure(seconds: secondsPerMeasurement) { parseWithFeedParser(frames, &feedParser) }
-                })
-            let decoder = median(
-                (0..<rounds).map { _ in measure(seconds: secondsPerMeasurement) { parseWithJSONDecoder(frames) } })
+            var parserRates: [Double] = []
+            var decoderRates: [Double] = []
+            var ratios: [Double] = []
+            for _ in 0..<rounds {
+                let parserRate = measure(seconds: secondsPerMeasurement) { parseWithFeedParser(frames, &feedParser) }
+                let decoderRate = measure(seconds: secondsPerMeasurement) { parseWithJSONDecoder(frames) }
+                parserRates.append(parserRate)
+                decoderRates.append(decoderRate)
+                ratios.append(parserRate / decoderRate)
+            }
+            let parser = median(parserRates)
+            let decoder = median(decoderRates)
             let parserFrames = Double(frames.count) * parser
             let decoderFrames = Double(frames.count) * decoder
             lines.append(
                 pad(name, 40) + pad("\(frames.count)", 8) + pad("\(bytes / max(frames.count, 1))", 7)
                     + pad(format(parserFrames), 17) + pad(format(Double(bytes) * parser / 1e6), 13)
                     + pad(format(decoderFrames), 18) + pad(format(Double(bytes) * decoder / 1e6), 14)
-                    + String(format: "%.1f×", parser / decoder))
+                    + String(format: "%.1f×", median(ratios)))
         }
         lines.append("")
         lines.append(

@@ -43,7 +43,8 @@ public struct FrameSummary: Sendable, Equatable {
     /// Events delivered to the sink (errors and keepalives not included).
     public var events: Int { books + priceChanges + lastTrades + tickSizeChanges + bestBidAsks + others }
 
-    /// Adds another frame's counts (kind and malformed are taken from `other` if it is later).
+    /// Adds another frame's counts to these (for totals over many frames); `kind` is left as it
+    /// is and `malformed` becomes true if either was.
     public mutating func accumulate(_ other: FrameSummary) {
         objects += other.objects
         books += other.books

@@ -2,6 +2,7 @@
 // shows it, plus every event kind and the error model.
 import Feed
 import Foundation
+import TestSupport
 import Testing
 
 private let asset = "71321045679252212594626385532706912750332728571942532289631379312455583992563"
@@ -289,6 +290,40 @@ struct FailurePatternTests {
         let (events, errors) = FeedParser.events(of: #"{"type":"market","assets_ids":["1"]}"#)
         #expect(events.isEmpty)
         #expect(errors.map(\.kind) == [.notAnEvent])
+    }
+
+    /// Whitespace of every JSON kind between every pair of tokens changes nothing.
+    @Test func whitespaceAnywhereBetweenTokens() throws {
+        let frames = try CorpusFrames.wrappedFrames("corpus/g3-enrico-2026-09/frames.jsonl", field: "payload")
+        let whitespace: [[UInt8]] = [[0x20], [0x0A], [0x0D, 0x0A], [0x09, 0x20, 0x20]]
+        for (index, frame) in frames.prefix(12).enumerated() {
+            var spaced: [UInt8] = Array(whitespace[index % 4])
+            var inString = false
+            var escaped = false
+            for byte in frame {
+                if inString {
+                    spaced.append(byte)
+                    if escaped {
+                        escaped = false
+                    } else if byte == UInt8(ascii: "\\") {
+                        escaped = true
+                    } else if byte == UInt8(ascii: "\"") {
+                        inString = false
+                    }
+                    continue
+                }
+                if byte == UInt8(ascii: "\"") { inString = true }
+                let pad = whitespace[(index + spaced.count) % 4]
+                if byte == UInt8(ascii: "}") || byte == UInt8(ascii: "]") || byte == UInt8(ascii: ":") { spaced += pad }
+                spaced.append(byte)
+                if byte != UInt8(ascii: "\"") { spaced += pad }
+            }
+            let (expected, expectedErrors) = FeedParser.events(of: frame)
+            let (events, errors) = FeedParser.events(of: spaced)
+            #expect(expectedErrors.isEmpty && errors.isEmpty, "frame \(index)")
+            #expect(events == expected, "frame \(index)")
+            #expect(!events.isEmpty)
+        }
     }
 
     @Test func lowercaseSideIsAccepted() {

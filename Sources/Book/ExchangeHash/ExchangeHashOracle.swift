@@ -234,9 +234,13 @@ extension BookStore {
         hashStates[asset].status = outcome
     }
 
-    /// A new snapshot replaces the book: an undecided mismatch can no longer be decided.
+    /// A new snapshot replaces the book. An undecided mismatch gets its last chance (a leading
+    /// last trade price, found on the 0.001 grid); otherwise it can no longer be decided.
     func snapshotArrived(asset: Int) {
-        finishPending(asset: asset, as: .unverifiable(.supersededBySnapshot))
+        if let pending = hashStates[asset].pending {
+            let late = pendingMatchesOnPriceGrid(asset: asset, pending)
+            finishPending(asset: asset, as: late ? .verifiedLate : .unverifiable(.supersededBySnapshot))
+        }
         hashStates[asset].diverged = false
     }
 

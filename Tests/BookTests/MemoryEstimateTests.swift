@@ -1,0 +1,74 @@
+// memoryEstimate against what malloc actually handed out.
+@testable import Book
+import Feed
+import Glibc
+import Testing
+import TestSupport
+
+/// glibc's `mallinfo2()`, found with dlsym because Swift's Glibc module does not import
+/// <malloc.h>. It returns a 10 × size_t struct (80 bytes). Every C struct larger than 16 bytes
+/// is returned through a caller-provided buffer on both x86_64 and arm64 Linux, so declaring the
+/// return type as any larger C struct (`stat`, 144 bytes) is ABI-identical; the first 80 bytes
+/// are mallinfo2's fields.
+private typealias MallInfo2Function = @convention(c) () -> stat
+
+/// Bytes in use by malloc: small chunks in all arenas (uordblks) plus mmapped blocks (hblkhd).
+private func mallocBytesInUse() -> Int? {
+    guard let symbol = dlsym(UnsafeMutableRawPointer(bitPattern: 0), "mallinfo2") else { return nil }
+    let function = unsafeBitCast(symbol, to: MallInfo2Function.self)
+    var result = function()
+    return withUnsafeBytes(of: &result) { raw in
+        let hblkhd = raw.load(fromByteOffset: 4 * 8, as: UInt.self)
+        let uordblks = raw.load(fromByteOffset: 7 * 8, as: UInt.self)
+        return Int(hblkhd + uordblks)
+    }
+}
+
+/// 1,000 realistic books: 500 binary markets, 5–100 levels a side on a 0.001 grid, 78-digit ids.
+private func realisticMessages() -> [BookMessage] {
+    var random = SeededRandom(seed: 2026)
+    var messages: [BookMessage] = []
+    for marketIndex in 0..<500 {
+        let market = "0x" + String(repeating: String(marketIndex % 10), count: 60) + String(1000 + marketIndex)
+        for token in 0..<2 {
+            var asset = String(random.next() % 9_000_000_000 + 1_000_000_000)
+            while asset.utf8.count < 78 { asset += String(random.next() % 10) }
+            let depth = Int(random.next() % 96) + 5
+            let mid = Int(random.next() % 400) + 300
+            let (bids, asks) = realisticLevels(midThousandths: mid, depth: depth, random: &random)
+            messages.append(
+                BookMessage(
+                    asset: asset, market: market, timestampMs: 1_790_000_000_000 + Int64(token), bids: bids, asks: asks,
+                    tickSize: "0.001", lastTradePrice: "0.5"))
+        }
+    }
+    return messages
+}
+
+@Suite(.serialized) struct MemoryEstimateTests {
+    /// The estimate is within ±30% of malloc's own accounting. Other suites may allocate at the
+    /// same time (tests run in parallel), so the best of three measurements is taken.
+    @Test func estimateMatchesRealAllocation() {
+        let messages = realisticMessages()
+        var bestRatio = 0.0
+        var estimatePerBook = 0
+        for _ in 0..<3 {
+            guard let before = mallocBytesInUse() else {
+                Issue.record("mallinfo2 not found in this libc (needs glibc ≥ 2.33)")
+                return
+            }
+            let store = BookStore()
+            for message in messages { apply(message, to: store) }
+            let actual = (mallocBytesInUse() ?? 0) - before
+            let estimate = store.memoryEstimate
+            #expect(store.bookCount == 1_000)
+            estimatePerBook = estimate / store.bookCount
+            let ratio = Double(estimate) / Double(max(1, actual))
+            if abs(ratio - 1) < abs(bestRatio - 1) { bestRatio = ratio }
+            withExtendedLifetime(store) {}
+        }
+        #expect(bestRatio > 0.7 && bestRatio < 1.3, "estimate / malloc = \(bestRatio)")
+        // TARGETS.md: ≤ 16 KB per typical book (≤ 100 levels a side).
+        #expect(estimatePerBook < 16 * 1024, "\(estimatePerBook) bytes per book")
+    }
+}

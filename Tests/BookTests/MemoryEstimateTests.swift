@@ -1,9 +1,10 @@
-// memoryEstimate against what malloc actually handed out.
-@testable import Book
 import Feed
 import Glibc
-import Testing
 import TestSupport
+import Testing
+
+// memoryEstimate against what malloc actually handed out.
+@testable import Book
 
 /// glibc's `mallinfo2()`, found with dlsym because Swift's Glibc module does not import
 /// <malloc.h>. It returns a 10 × size_t struct (80 bytes). Every C struct larger than 16 bytes

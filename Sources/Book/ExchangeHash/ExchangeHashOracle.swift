@@ -72,7 +72,7 @@ struct MarketHashSide {
 /// G2 hashes use a timestamp a few ms before the event's: most likely offsets first.
 let g1g2OffsetOrder: [Int64] = [7, 6, 8, 9, 5, 10, 4, 3, 2, 1, 0] + Array(11...49)
 
-extension BookStore {
+extension BookStoreCore {
     /// The hash fields for this asset's market, or why they are not known.
     private func hashFields(
         asset: Int, tickSize: ExactDecimal?, lastTradePrice: ExactDecimal?
@@ -153,7 +153,7 @@ extension BookStore {
     }
 
     /// Called after each hash-bearing event has been applied to the asset's book.
-    func checkExchangeHash(asset: Int, hash: ExchangeHash, timestampMs: Int64, kind: HashedEventKind) {
+    mutating func checkExchangeHash(asset: Int, hash: ExchangeHash, timestampMs: Int64, kind: HashedEventKind) {
         stored.exchangeHashChecked += 1
         guard books[asset].isTrusted else {
             finishPending(asset: asset, as: .unverifiable(.bookUntrusted))
@@ -209,12 +209,12 @@ extension BookStore {
     }
 
     /// Counts a final outcome for the event just checked.
-    private func record(asset: Int, _ outcome: HashStatus) {
+    private mutating func record(asset: Int, _ outcome: HashStatus) {
         count(outcome)
         hashStates[asset].status = outcome
     }
 
-    private func count(_ outcome: HashStatus) {
+    private mutating func count(_ outcome: HashStatus) {
         switch outcome {
         case .verified: stored.exchangeHashVerified += 1
         case .verifiedLate: stored.exchangeHashVerifiedLate += 1
@@ -226,7 +226,7 @@ extension BookStore {
     }
 
     /// Decides the asset's pending mismatch (if any) as `outcome`.
-    private func finishPending(asset: Int, as outcome: HashStatus) {
+    private mutating func finishPending(asset: Int, as outcome: HashStatus) {
         guard hashStates[asset].pending != nil else { return }
         hashStates[asset].pending = nil
         pendingHashCount -= 1
@@ -236,7 +236,7 @@ extension BookStore {
 
     /// A new snapshot replaces the book. An undecided mismatch gets its last chance (a leading
     /// last trade price, found on the 0.001 grid); otherwise it can no longer be decided.
-    func snapshotArrived(asset: Int) {
+    mutating func snapshotArrived(asset: Int) {
         if let pending = hashStates[asset].pending {
             let late = pendingMatchesOnPriceGrid(asset: asset, pending)
             finishPending(asset: asset, as: late ? .verifiedLate : .unverifiable(.supersededBySnapshot))
@@ -244,13 +244,13 @@ extension BookStore {
         hashStates[asset].diverged = false
     }
 
-    func bookInvalidated(asset: Int) {
+    mutating func bookInvalidated(asset: Int) {
         finishPending(asset: asset, as: .unverifiable(.bookUntrusted))
     }
 
     /// A trade was announced: retry the market's pending mismatches with the new price (the
     /// hash can include a trade before its announcement).
-    func lastTradeArrived(market: Int) {
+    mutating func lastTradeArrived(market: Int) {
         guard pendingHashCount > 0 else { return }
         for asset in markets[market].assets {
             guard let pending = hashStates[asset].pending,
@@ -269,7 +269,7 @@ extension BookStore {
 
     /// Finds min_order_size / neg_risk / recipe (and the tick size if the book has none) from a
     /// hashed book by trying the small candidate set; caches the result per market.
-    private func recoverSideDataIfNeeded(asset: Int, hash: ExchangeHash, timestampMs: Int64) {
+    private mutating func recoverSideDataIfNeeded(asset: Int, hash: ExchangeHash, timestampMs: Int64) {
         let market = Int(assetMarket[asset])
         guard market >= 0 else { return }
         markets[market].hashSide.sawHashedBook = true

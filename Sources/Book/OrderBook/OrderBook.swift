@@ -93,4 +93,52 @@ public struct OrderBook: Sendable {
 
     /// Heap bytes held by this book's level storage.
     public var heapBytes: Int { bids.heapBytes + asks.heapBytes }
+
+    /// Compares an exchange top of book with the book's own. An empty bid side is sent as "0",
+    /// an empty ask side as "1" or "0"; a missing field is not compared.
+    func topMatches(bestBid: ExactDecimal?, bestAsk: ExactDecimal?) -> Bool {
+        if let bestBid {
+            let own = bids.bestPriceUnits ?? 0
+            if own != bestBid.units { return false }
+        }
+        if let bestAsk {
+            if let own = asks.bestPriceUnits {
+                if own != bestAsk.units { return false }
+            } else if bestAsk.units != 0 && bestAsk.units != ExactDecimal.scale {
+                return false
+            }
+        }
+        return true
+    }
+
+    /// The store's whole per-book part of a price change, in one in-place call.
+    mutating func apply(_ e: PriceChangeEvent) -> ChangeOutcome {
+        guard hasSnapshot else { return .noSnapshot }
+        if e.price.units <= 0 { return .invalidPrice }
+        var outcome: ChangeOutcome = []
+        if !isTrusted { outcome.insert(.untrusted) }
+        if isOffTick(e.price) { outcome.insert(.offTick) }
+        if !applyLevel(side: e.side, price: e.price, size: e.size, timestampMs: e.timestampMs) {
+            outcome.insert(.removedAbsent)
+        }
+        if isCrossedOrLocked { outcome.insert(.crossed) }
+        if e.bestBid != nil || e.bestAsk != nil {
+            outcome.insert(.topChecked)
+            if !topMatches(bestBid: e.bestBid, bestAsk: e.bestAsk) { outcome.insert(.topMismatch) }
+        }
+        return outcome
+    }
+}
+
+/// What applying one price change found (the store turns these into counters).
+struct ChangeOutcome: OptionSet {
+    let rawValue: UInt16
+    static let noSnapshot = ChangeOutcome(rawValue: 1 << 0)
+    static let invalidPrice = ChangeOutcome(rawValue: 1 << 1)
+    static let untrusted = ChangeOutcome(rawValue: 1 << 2)
+    static let offTick = ChangeOutcome(rawValue: 1 << 3)
+    static let removedAbsent = ChangeOutcome(rawValue: 1 << 4)
+    static let crossed = ChangeOutcome(rawValue: 1 << 5)
+    static let topChecked = ChangeOutcome(rawValue: 1 << 6)
+    static let topMismatch = ChangeOutcome(rawValue: 1 << 7)
 }

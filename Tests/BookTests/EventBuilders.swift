@@ -114,14 +114,16 @@ func applyTickChange(asset: String, old: String, new: String, to store: BookStor
 }
 
 @discardableResult
-func applyBestBidAsk(asset: String, bid: String?, ask: String?, to store: BookStore) -> ApplyResult {
+func applyBestBidAsk(
+    asset: String, bid: String?, ask: String?, timestampMs: Int64 = 1_790_000_000_100, to store: BookStore
+) -> ApplyResult {
     var a = Array(asset.utf8)
     var m = Array(marketA.utf8)
     return a.withUnsafeMutableBytes { ab in
         m.withUnsafeMutableBytes { mb in
             store.apply(
                 BestBidAskEvent(
-                    assetID: UnsafeRawBufferPointer(ab), market: UnsafeRawBufferPointer(mb), timestampMs: 1,
+                    assetID: UnsafeRawBufferPointer(ab), market: UnsafeRawBufferPointer(mb), timestampMs: timestampMs,
                     bestBid: bid.map(dec), bestAsk: ask.map(dec), spread: nil))
         }
     }

@@ -17,6 +17,9 @@ public struct OrderBook: Sendable {
     public internal(set) var hasSnapshot = false
     /// True after a snapshot until `invalidate()`; a new snapshot makes it true again.
     public internal(set) var isTrusted = false
+    /// A `best_bid_ask` not yet matched by the book: the exchange sends it just before the
+    /// price change with the same timestamp, so it is decided by the following changes.
+    var pendingTop: PendingTop?
 
     public init() {}
 
@@ -116,6 +119,10 @@ public struct OrderBook: Sendable {
         guard hasSnapshot else { return .noSnapshot }
         if e.price.units <= 0 { return .invalidPrice }
         var outcome: ChangeOutcome = []
+        if let pending = pendingTop, e.timestampMs > pending.timestampMs {
+            outcome.insert([.bestBidAskChecked, .bestBidAskMismatch])
+            pendingTop = nil
+        }
         if !isTrusted { outcome.insert(.untrusted) }
         if isOffTick(e.price) { outcome.insert(.offTick) }
         if !applyLevel(side: e.side, price: e.price, size: e.size, timestampMs: e.timestampMs) {
@@ -125,6 +132,10 @@ public struct OrderBook: Sendable {
         if e.bestBid != nil || e.bestAsk != nil {
             outcome.insert(.topChecked)
             if !topMatches(bestBid: e.bestBid, bestAsk: e.bestAsk) { outcome.insert(.topMismatch) }
+        }
+        if let pending = pendingTop, topMatches(bestBid: pending.bestBid, bestAsk: pending.bestAsk) {
+            outcome.insert(.bestBidAskChecked)
+            pendingTop = nil
         }
         return outcome
     }
@@ -141,4 +152,13 @@ struct ChangeOutcome: OptionSet {
     static let crossed = ChangeOutcome(rawValue: 1 << 5)
     static let topChecked = ChangeOutcome(rawValue: 1 << 6)
     static let topMismatch = ChangeOutcome(rawValue: 1 << 7)
+    static let bestBidAskChecked = ChangeOutcome(rawValue: 1 << 8)
+    static let bestBidAskMismatch = ChangeOutcome(rawValue: 1 << 9)
+}
+
+/// A `best_bid_ask` waiting for the book to reach it.
+struct PendingTop: Sendable {
+    var timestampMs: Int64
+    var bestBid: ExactDecimal?
+    var bestAsk: ExactDecimal?
 }

@@ -189,6 +189,13 @@ struct BookStoreCore {
         }
         books[asset].applySnapshot(bids: e.bids, asks: e.asks, timestampMs: e.timestampMs, tickSize: e.tickSize)
         stored.snapshots += 1
+        if let pending = books[asset].pendingTop {
+            stored.bestBidAskChecks += 1
+            if !books[asset].topMatches(bestBid: pending.bestBid, bestAsk: pending.bestAsk) {
+                stored.bestBidAskMismatches += 1
+            }
+            books[asset].pendingTop = nil
+        }
         if let tick = books[asset].tickSize, tick.units > 0 {
             for level in e.bids where level.price.units % tick.units != 0 { stored.offTickLevels += 1 }
             for level in e.asks where level.price.units % tick.units != 0 { stored.offTickLevels += 1 }
@@ -235,6 +242,8 @@ struct BookStoreCore {
             if outcome.contains(.crossed) { stored.crossedBooks += 1 }
             if outcome.contains(.topChecked) { stored.topOfBookChecks += 1 }
             if outcome.contains(.topMismatch) { stored.topOfBookMismatches += 1 }
+            if outcome.contains(.bestBidAskChecked) { stored.bestBidAskChecks += 1 }
+            if outcome.contains(.bestBidAskMismatch) { stored.bestBidAskMismatches += 1 }
         }
         if options.verifyExchangeHash, let hash = e.hash {
             let kind: HashedEventKind = e.generation == .g3 ? .g3Change : .g1g2Change
@@ -271,16 +280,27 @@ struct BookStoreCore {
         return .applied
     }
 
-    /// A `best_bid_ask` event: compared with the book's own top, never changes the book.
-    @discardableResult
+    /// A `best_bid_ask` event: compared with the book's own top, never changes the book. The
+    /// exchange sends it just BEFORE the price change with the same timestamp (seen on every
+    /// one in the g3-enrico corpus), so a mismatch waits: it is a match if the book reaches that
+    /// top with the following changes, and a mismatch once a later-timestamped change, another
+    /// `best_bid_ask` or a snapshot arrives first. Undecided ones are not counted.
     mutating func apply(_ e: BestBidAskEvent) -> ApplyResult {
         guard let asset = assetTable.find(e.assetID) else {
             stored.unknownAssetEvents += 1
             return .unknownAsset
         }
         guard books[asset].hasSnapshot else { return .noBook }
-        stored.bestBidAskChecks += 1
-        if !books[asset].topMatches(bestBid: e.bestBid, bestAsk: e.bestAsk) { stored.bestBidAskMismatches += 1 }
+        if books[asset].pendingTop != nil {
+            stored.bestBidAskChecks += 1
+            stored.bestBidAskMismatches += 1
+            books[asset].pendingTop = nil
+        }
+        if books[asset].topMatches(bestBid: e.bestBid, bestAsk: e.bestAsk) {
+            stored.bestBidAskChecks += 1
+        } else {
+            books[asset].pendingTop = PendingTop(timestampMs: e.timestampMs, bestBid: e.bestBid, bestAsk: e.bestAsk)
+        }
         return .applied
     }
 

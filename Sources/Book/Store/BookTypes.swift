@@ -110,7 +110,8 @@ public struct BookCounters: Sendable, Codable, Equatable {
     /// G3 entries whose best_bid/best_ask were compared with the book's own top.
     public var topOfBookChecks = 0
     public var topOfBookMismatches = 0
-    /// `best_bid_ask` events compared with the book's own top (no book change).
+    /// `best_bid_ask` events compared with the book's own top (no book change), decided when
+    /// the book reaches that top or a later event makes it a mismatch (see docs/BOOK.md).
     public var bestBidAskChecks = 0
     public var bestBidAskMismatches = 0
     public var tickSizeChanges = 0

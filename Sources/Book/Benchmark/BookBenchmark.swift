@@ -18,7 +18,7 @@ public enum BookBenchmark {
         var lines: [String] = []
         lines.append("Book benchmark (medians of \(repetitions) runs; seed \(seed))")
         let books = 1_000
-        let changeCount = max(10_000, Int(2_000_000 * scale))
+        let changeCount = max(1_000, Int(2_000_000 * scale))
         let world = World(books: books, depth: 50, changes: changeCount)
 
         let plain = median { world.applyChanges(topOfBook: false) }
@@ -32,6 +32,12 @@ public enum BookBenchmark {
         lines.append("  naive baseline (String key + Dictionary levels) \(rate(changeCount, naive)) changes/s")
         lines.append("  ratio BookStore / naive             \(ratio(naive, plain))x")
 
+        let verifiedCount = max(100, Int(50_000 * scale))
+        let hashes = world.expectedHashes(count: verifiedCount)
+        let verified = median { world.applyChangesVerifying(hashes) }
+        lines.append("  BookStore.apply + exchange-hash check on every change (\(verifiedCount) changes)")
+        lines.append("                                      \(rate(verifiedCount, verified)) changes/s")
+
         let snapshotRounds = max(2, Int(20 * scale))
         let snapshots = median { world.applySnapshots(rounds: snapshotRounds) }
         lines.append(
@@ -39,7 +45,7 @@ public enum BookBenchmark {
 
         lines.append("exchange hash (10-field recipe: compact JSON render + EVP SHA-1), per book:")
         for depth in [10, 50, 100, 200] {
-            let (nanoseconds, bytes) = hashCost(depth: depth, iterations: max(200, Int(20_000 * scale)))
+            let (nanoseconds, bytes) = hashCost(depth: depth, iterations: max(10, Int(20_000 * scale)))
             let megabytesPerSecond = Double(bytes) / (nanoseconds / 1e9) / 1e6
             lines.append(
                 "  \(pad(String(depth), 3)) levels/side: \(pad(String(format1(nanoseconds / 1000)), 7)) us/hash"
@@ -261,6 +267,65 @@ struct World {
             }
         }
         precondition(store.counters.priceChanges == changes.count, "benchmark changes were not all applied")
+    }
+
+    static let hashFields = ExchangeHashFields(
+        recipe: .ten, minOrderSize: ExactDecimal(units: 5_000_000, digits: 0),
+        tickSize: ExactDecimal(units: 1_000, digits: 3), negRisk: false, lastTradePrice: nil)
+
+    /// The hash the exchange would send after each of the first `count` changes.
+    func expectedHashes(count: Int) -> [ExchangeHash] {
+        let shadow = loadedStore()
+        let hasher = ExchangeHasher()
+        var hashes: [ExchangeHash] = []
+        hashes.reserveCapacity(count)
+        for change in changes.prefix(count) {
+            let asset = Int(change.asset)
+            var book = shadow.core.books[shadow.core.index(of: String(decoding: assetBytes[asset], as: UTF8.self))!]
+            book.applyLevel(
+                side: change.side, price: ExactDecimal(units: change.price, digits: 3),
+                size: ExactDecimal(units: change.size, digits: 2), timestampMs: 2)
+            _ = assetBytes[asset].withUnsafeBytes { a in
+                shadow.apply(
+                    PriceChangeEvent(
+                        assetID: a, market: UnsafeRawBufferPointer(start: nil, count: 0), timestampMs: 2,
+                        price: ExactDecimal(units: change.price, digits: 3),
+                        size: ExactDecimal(units: change.size, digits: 2), side: change.side, hash: nil, bestBid: nil,
+                        bestAsk: nil, generation: .g3, indexInMessage: 0, countInMessage: 1))
+            }
+            let hash = assetBytes[asset].withUnsafeBytes { a in
+                marketBytes[asset].withUnsafeBytes { m in
+                    hasher.hash(
+                        market: m, assetID: a, timestampMs: 2, bids: book.bids, asks: book.asks,
+                        fields: World.hashFields)
+                }
+            }
+            hashes.append(hash)
+        }
+        return hashes
+    }
+
+    /// Applies the first `hashes.count` changes with verification on; every hash must verify.
+    func applyChangesVerifying(_ hashes: [ExchangeHash]) {
+        let store = BookStore(options: .init(verifyExchangeHash: true))
+        for i in 0..<assetBytes.count {
+            store.setSideData(
+                MarketSideData(
+                    market: String(decoding: marketBytes[i], as: UTF8.self), minOrderSize: "5", negRisk: false,
+                    tickSize: "0.001", hashRecipe: 10), forAsset: String(decoding: assetBytes[i], as: UTF8.self))
+        }
+        applySnapshots(into: store)
+        let empty = UnsafeRawBufferPointer(start: nil, count: 0)
+        for (i, change) in changes.prefix(hashes.count).enumerated() {
+            _ = assetBytes[Int(change.asset)].withUnsafeBytes { a in
+                store.apply(
+                    PriceChangeEvent(
+                        assetID: a, market: empty, timestampMs: 2, price: ExactDecimal(units: change.price, digits: 3),
+                        size: ExactDecimal(units: change.size, digits: 2), side: change.side, hash: hashes[i],
+                        bestBid: nil, bestAsk: nil, generation: .g3, indexInMessage: 0, countInMessage: 1))
+            }
+        }
+        precondition(store.counters.exchangeHashVerified == hashes.count, "benchmark hashes did not all verify")
     }
 
     /// The design a first attempt tends to have: a String per event and a Dictionary per side.

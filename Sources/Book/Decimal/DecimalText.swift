@@ -88,38 +88,48 @@ public enum DecimalText {
 
     /// Writes the decimal's written form at `out` (needs ≤ 32 bytes); returns the byte count.
     static func write(_ value: ExactDecimal, to out: UnsafeMutableRawPointer) -> Int {
-        var units = value.units
+        // Unsigned arithmetic with constant divisors: the compiler turns every division here
+        // into a multiply (this runs twice per level on the exchange-hash path).
         var count = 0
-        if units < 0 {
+        var magnitude = UInt64(bitPattern: value.units)
+        if value.units < 0 {
             out.storeBytes(of: UInt8(ascii: "-"), toByteOffset: 0, as: UInt8.self)
             count = 1
-            units = -units
+            magnitude = UInt64(bitPattern: -value.units)
         }
-        let integer = units / ExactDecimal.scale
+        let integer = magnitude / 1_000_000
         if !(value.leadingDot && integer == 0 && value.digits > 0) {
-            count += writeInteger(UInt64(integer), to: out + count)
+            if integer == 0 {
+                out.storeBytes(of: UInt8(ascii: "0"), toByteOffset: count, as: UInt8.self)
+                count += 1
+            } else {
+                count += writeInteger(integer, to: out + count)
+            }
         }
         let digits = Int(min(value.digits, ExactDecimal.maxDigits))
         if digits > 0 {
             out.storeBytes(of: UInt8(ascii: "."), toByteOffset: count, as: UInt8.self)
             count += 1
-            var fraction = (units % ExactDecimal.scale) / powerOfTen(6 - digits)
+            var fraction = magnitude % 1_000_000
+            switch digits {
+            case 1: fraction /= 100_000
+            case 2: fraction /= 10_000
+            case 3: fraction /= 1_000
+            case 4: fraction /= 100
+            case 5: fraction /= 10
+            default: break
+            }
             var index = digits - 1
             while index >= 0 {
                 out.storeBytes(
-                    of: UInt8(ascii: "0") &+ UInt8(fraction % 10), toByteOffset: count + index, as: UInt8.self)
+                    of: UInt8(ascii: "0") &+ UInt8(truncatingIfNeeded: fraction % 10), toByteOffset: count + index,
+                    as: UInt8.self)
                 fraction /= 10
                 index -= 1
             }
             count += digits
         }
         return count
-    }
-
-    static func powerOfTen(_ exponent: Int) -> Int64 {
-        var result: Int64 = 1
-        for _ in 0..<exponent { result &*= 10 }
-        return result
     }
 
     /// Writes a non-negative integer in decimal; returns the byte count (≤ 20).

@@ -278,6 +278,8 @@ private func openingBook(_ asset: String = yesAsset, timestampMs: Int64 = 1_790_
         b.snapshots = 3
         b.exchangeHashDiverged = 1
         b.noteDivergence(assetID: "5", timestampMs: 400)
+        b.exchangeHashUnverifiableReasons = ["noSideData": 2]
+        a.exchangeHashUnverifiableReasons = ["noSideData": 1, "bookUntrusted": 1]
         var ab = a
         ab += b
         var ba = b
@@ -285,6 +287,7 @@ private func openingBook(_ asset: String = yesAsset, timestampMs: Int64 = 1_790_
         #expect(ab == ba)
         #expect(ab.snapshots == 5 && ab.exchangeHashDiverged == 1)
         #expect(ab.firstDivergenceAssetID == "5" && ab.firstDivergenceTimestampMs == 400)
+        #expect(ab.exchangeHashUnverifiableReasons == ["noSideData": 3, "bookUntrusted": 1])
     }
 
     /// Many assets through the intern table: growth, removal (backward shift) and re-adding.

@@ -48,6 +48,7 @@ private func applyMessage(
 }
 
 private func checkInvariant(_ c: BookCounters) {
+    #expect(c.exchangeHashUnverifiableReasons.values.reduce(0, +) == c.exchangeHashUnverifiable)
     #expect(
         c.exchangeHashChecked
             == c.exchangeHashVerified + c.exchangeHashVerifiedLate + c.exchangeHashMismatchedTransient
@@ -167,6 +168,7 @@ private func checkInvariant(_ c: BookCounters) {
         apply(message, to: store)
         #expect(store.summary(assetID: yes.assetID, depth: 0)?.hashStatus == "unverifiable:recipeUnknown")
         #expect(store.counters.exchangeHashUnverifiable == 1)
+        #expect(store.counters.exchangeHashUnverifiableReasons == ["recipeUnknown": 1])
     }
 
     @Test func disabledVerificationChecksNothing() {
@@ -286,6 +288,8 @@ private func checkInvariant(_ c: BookCounters) {
         apply(healed, to: store)
         #expect(store.counters.exchangeHashPending == 0)
         #expect(store.counters.exchangeHashUnverifiable == 1)
+        #expect(store.counters.exchangeHashUnverifiableReasons == ["supersededBySnapshot": 1])
+        checkInvariant(store.counters)
     }
 
     /// A hash that already includes the next change verifies late when that change arrives.

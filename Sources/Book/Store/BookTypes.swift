@@ -131,6 +131,8 @@ public struct BookCounters: Sendable, Codable, Equatable {
     public var exchangeHashMismatchedTransient = 0
     public var exchangeHashDiverged = 0
     public var exchangeHashUnverifiable = 0
+    /// `HashUnverifiableReason.rawValue` → count (sums to `exchangeHashUnverifiable`).
+    public var exchangeHashUnverifiableReasons: [String: Int] = [:]
     /// Mismatches not yet decided (no later hashed change for the asset yet).
     public var exchangeHashPending = 0
     /// Markets whose side data was recovered by search from a hashed book.
@@ -165,6 +167,7 @@ public struct BookCounters: Sendable, Codable, Equatable {
         lhs.exchangeHashMismatchedTransient += rhs.exchangeHashMismatchedTransient
         lhs.exchangeHashDiverged += rhs.exchangeHashDiverged
         lhs.exchangeHashUnverifiable += rhs.exchangeHashUnverifiable
+        lhs.exchangeHashUnverifiableReasons.merge(rhs.exchangeHashUnverifiableReasons, uniquingKeysWith: +)
         lhs.exchangeHashPending += rhs.exchangeHashPending
         lhs.sideDataRecovered += rhs.sideDataRecovered
         lhs.noteDivergence(assetID: rhs.firstDivergenceAssetID, timestampMs: rhs.firstDivergenceTimestampMs)

@@ -83,4 +83,48 @@ private func realisticMessages() -> [BookMessage] {
         #expect(report.contains("exchange-hash check on every change"))
         #expect(report.contains("200 levels/side"))
     }
+
+    /// Steady state: applying changes to existing books (updates, and removals re-inserted
+    /// within capacity) holds no new memory. mallinfo2 sees bytes in use, not calls, so this
+    /// guards against growth (leaks, per-event copies kept); transient allocations are ruled out
+    /// by profiling the benchmark (docs/BOOK.md). Other suites allocate concurrently, so the
+    /// quietest of up to eight passes over 20,000 changes counts.
+    @Test func steadyStateChangesHoldNoNewMemory() {
+        let store = BookStore()
+        let messages = Array(realisticMessages().prefix(50))
+        for message in messages { apply(message, to: store) }
+        var changes: [Change] = []
+        var random = SeededRandom(seed: 9)
+        for i in 0..<10_000 {
+            let message = messages[i % messages.count]
+            let level = message.bids[Int(random.next() % UInt64(message.bids.count))]
+            let price = DecimalText.render(level.price)
+            changes.append(Change(asset: message.asset, market: message.market, side: .bid, price: price, size: "0"))
+            changes.append(Change(asset: message.asset, market: message.market, side: .bid, price: price, size: "12.5"))
+        }
+        // Events are views over bytes prepared here, as the parser's are views over the frame.
+        let assetBytes = changes.map { Array($0.asset.utf8) }
+        let prices = changes.map { dec($0.price) }
+        let sizes = changes.map { dec($0.size) }
+        func pass() {
+            for i in 0..<changes.count {
+                assetBytes[i].withUnsafeBytes { asset in
+                    _ = store.apply(
+                        PriceChangeEvent(
+                            assetID: asset, market: UnsafeRawBufferPointer(start: nil, count: 0), timestampMs: 5,
+                            price: prices[i], size: sizes[i], side: .bid, hash: nil, bestBid: nil, bestAsk: nil,
+                            generation: .g3, indexInMessage: 0, countInMessage: 1))
+                }
+            }
+        }
+        pass()  // warm-up: capacities settle
+        var smallest = Int.max
+        for _ in 0..<8 where smallest > 0 {
+            guard let before = mallocBytesInUse() else { return }
+            pass()
+            smallest = min(smallest, abs((mallocBytesInUse() ?? 0) - before))
+        }
+        #expect(smallest == 0, "bytes allocated over 20,000 steady-state changes")
+        #expect(store.counters.priceChanges >= 2 * 20_000 && store.counters.priceChanges % 20_000 == 0)
+    }
 }

@@ -90,7 +90,9 @@ public final class ExchangeHasher {
     private var capacity: Int
 
     public init() {
-        guard let context = EVP_MD_CTX_new(), let sha1 = EVP_sha1() else {
+        // An explicitly fetched digest (OpenSSL 3): with the legacy EVP_sha1() every
+        // EVP_DigestInit_ex fetches and frees the implementation again.
+        guard let context = EVP_MD_CTX_new(), let sha1 = EVP_MD_fetch(nil, "SHA1", nil) else {
             fatalError("OpenSSL could not create a SHA-1 digest context (out of memory or broken libcrypto)")
         }
         self.context = context
@@ -101,6 +103,7 @@ public final class ExchangeHasher {
 
     deinit {
         EVP_MD_CTX_free(context)
+        EVP_MD_free(sha1)
         buffer.deallocate()
     }
 

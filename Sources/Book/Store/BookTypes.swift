@@ -85,11 +85,13 @@ public struct MarketSideData: Sendable, Codable, Equatable {
     }
 }
 
-/// Everything counted while applying events. All counts are deterministic for a given tape
-/// (independent of worker count and pacing), except that exchange-hash outcomes can move
-/// between `exchangeHashVerified` and `exchangeHashVerifiedLate` when the two tokens of a market
-/// are kept by different workers (the market's last trade price is then known per worker).
-/// Merge per-worker counters with `+=`.
+/// Everything counted while applying events. For a given tape every count is deterministic
+/// (pacing never matters). Two depend on how assets are split across workers, because the
+/// two tokens of a market share per-market state: `sideDataRecovered` (one search per market
+/// per worker that holds it) and the split of exchange-hash outcomes between `verified` and
+/// `verifiedLate` (a trade is announced on one token; the other token's worker finds the price
+/// on the grid instead). Everything else is independent of the worker count. Merge per-worker
+/// counters with `+=`.
 public struct BookCounters: Sendable, Codable, Equatable {
     /// `book` messages applied.
     public var snapshots = 0

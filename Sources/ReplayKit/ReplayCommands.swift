@@ -3,5 +3,6 @@
 /// Every `replay` subcommand, in the order `replay --help` lists them.
 public enum ReplayCommands {
     public static var all: [any Subcommand.Type] { [
+        TapeCommand.self,
     ] }
 }

@@ -26,6 +26,8 @@ public struct TapeFrame {
     public var bytes: UnsafeRawBufferPointer
     /// True for frames a tool generated (e.g. a `book` re-synthesized by `slice`).
     public var synthetic: Bool
+    /// True for frames `slice` kept from before its window only to rebuild book state.
+    public var warmup: Bool
 }
 
 /// A connection lifecycle line.
@@ -71,7 +73,7 @@ public final class TapeLineParser {
     }
 
     private enum Key {
-        case kind, recvNs, monoNs, conn, seq, frame, text, base64, event, detail, synthetic, other
+        case kind, recvNs, monoNs, conn, seq, frame, text, base64, event, detail, synthetic, warmup, other
     }
 
     @inline(__always)
@@ -90,6 +92,7 @@ public final class TapeLineParser {
         case 6:
             if JSONBytes.keyEquals(bytes, start, end, "base64") { return .base64 }
             if JSONBytes.keyEquals(bytes, start, end, "detail") { return .detail }
+            if JSONBytes.keyEquals(bytes, start, end, "warmup") { return .warmup }
             return .other
         case 7:
             if JSONBytes.keyEquals(bytes, start, end, "recv_ns") { return .recvNs }
@@ -119,6 +122,7 @@ public final class TapeLineParser {
         var eventRange = 0..<0
         var detailRange = 0..<0
         var synthetic = false
+        var warmup = false
         index = JSONBytes.skipSpace(line, index + 1)
         if index < line.count, line[index] == JSONBytes.closeBrace {
             return fail("empty object, no \"kind\"")
@@ -162,6 +166,8 @@ public final class TapeLineParser {
                 detailRange = index..<afterValue
             case .synthetic:
                 synthetic = line[index] == 0x74
+            case .warmup:
+                warmup = line[index] == 0x74
             case .other:
                 break
             }
@@ -204,7 +210,7 @@ public final class TapeLineParser {
             return .frame(
                 TapeFrame(
                     recvWallNs: recvNs, monoNs: monoNs, conn: UInt32(conn), seq: UInt64(seq), encoding: encoding,
-                    bytes: bytes, synthetic: synthetic))
+                    bytes: bytes, synthetic: synthetic, warmup: warmup))
         }
         if JSONBytes.keyEquals(line, kindRange.lowerBound, kindRange.upperBound, "event") {
             guard conn >= 0, conn <= Int64(UInt32.max) else { return fail("conn out of range") }

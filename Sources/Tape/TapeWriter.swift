@@ -129,13 +129,19 @@ public final class TapeWriter {
     /// Appends one received frame. The frame is embedded raw when it is a single valid JSON
     /// value on one line, as a JSON string otherwise, as base64 if it is not UTF-8.
     /// - Returns: the frame's per-connection sequence number (1-based).
+    /// - Parameters:
+    ///   - seq: an explicit sequence number (tools copying frames between tapes keep the
+    ///     original); nil numbers frames 1, 2, 3... per connection.
+    ///   - synthetic: marks a frame a tool generated rather than received.
+    ///   - warmup: marks a frame that precedes a sliced window and only rebuilds book state.
     @discardableResult
     public func writeFrame(
-        _ frame: UnsafeRawBufferPointer, recvWallNs: Int64, monoNs: Int64, conn: UInt32, synthetic: Bool = false
+        _ frame: UnsafeRawBufferPointer, recvWallNs: Int64, monoNs: Int64, conn: UInt32, seq: UInt64? = nil,
+        synthetic: Bool = false, warmup: Bool = false
     ) throws -> UInt64 {
         guard !closed else { throw TapeError.closed }
         try rotateIfDue(nowWallNs: recvWallNs, nowMonoNs: monoNs)
-        let sequence = (sequences[conn] ?? 0) + 1
+        let sequence = seq ?? (sequences[conn] ?? 0) + 1
         sequences[conn] = sequence
         line.removeAll(keepingCapacity: true)
         line.append(contentsOf: FrameLine.prefix)
@@ -147,6 +153,7 @@ public final class TapeWriter {
         line.append(contentsOf: FrameLine.seq)
         appendInt(Int64(sequence))
         if synthetic { line.append(contentsOf: FrameLine.synthetic) }
+        if warmup { line.append(contentsOf: FrameLine.warmup) }
         switch Self.encoding(of: frame) {
         case .json:
             line.append(contentsOf: FrameLine.frame)
@@ -173,11 +180,13 @@ public final class TapeWriter {
 
     /// Convenience for byte arrays (tools, tests).
     @discardableResult
-    public func writeFrame(_ frame: [UInt8], recvWallNs: Int64, monoNs: Int64, conn: UInt32, synthetic: Bool = false)
-        throws -> UInt64
-    {
+    public func writeFrame(
+        _ frame: [UInt8], recvWallNs: Int64, monoNs: Int64, conn: UInt32, seq: UInt64? = nil, synthetic: Bool = false,
+        warmup: Bool = false
+    ) throws -> UInt64 {
         try frame.withUnsafeBytes {
-            try writeFrame($0, recvWallNs: recvWallNs, monoNs: monoNs, conn: conn, synthetic: synthetic)
+            try writeFrame(
+                $0, recvWallNs: recvWallNs, monoNs: monoNs, conn: conn, seq: seq, synthetic: synthetic, warmup: warmup)
         }
     }
 
@@ -246,6 +255,7 @@ public final class TapeWriter {
         static let conn = Array(#","conn":"#.utf8)
         static let seq = Array(#","seq":"#.utf8)
         static let synthetic = Array(#","synthetic":true"#.utf8)
+        static let warmup = Array(#","warmup":true"#.utf8)
         static let frame = Array(#","frame":"#.utf8)
         static let text = Array(#","text":"#.utf8)
         static let base64 = Array(#","base64":"#.utf8)

@@ -232,9 +232,8 @@ public final class TapeReader {
             }
             scanFrom = dataEnd
             if segmentEnded {
-                let tornBefore = report.tornTails.count
-                finishFile()
-                if options.strict, report.tornTails.count > tornBefore, let torn = report.tornTails.last {
+                try finishFile()
+                if options.strict, tornRecorded, let torn = report.tornTails.last {
                     throw TapeError.tornTail(torn)
                 }
                 continue
@@ -403,8 +402,14 @@ public final class TapeReader {
     }
 
     /// End of a segment: a partial last line is a torn tail.
-    private func finishFile() {
+    private func finishFile() throws {
         let partial = dataEnd - lineStart
+        if partial > 0, expectHeader, currentLineNumber == 0, paths.count == 1 {
+            // Not one complete line in the only file: whatever it is, it is not a tape.
+            closeFile()
+            throw TapeError.notATape(
+                file: currentFile, reason: "it holds no complete line (\(partial) bytes without a newline)")
+        }
         if partial > 0 {
             if tornRecorded, var last = report.tornTails.popLast() {
                 last.droppedLineBytes = partial
@@ -415,6 +420,7 @@ public final class TapeReader {
                         file: currentFile, lastGoodLine: currentLineNumber, droppedLineBytes: partial,
                         droppedCompressedBytes: 0, reason: "incomplete last line (no newline)"))
             }
+            tornRecorded = true
         }
         lineStart = 0
         dataEnd = 0

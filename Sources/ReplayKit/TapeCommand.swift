@@ -26,7 +26,7 @@ public enum TapeCommand: Subcommand {
         ]
     }
     /// Not listed in help: used by the crash-safety test.
-    static var hiddenTools: [any Subcommand.Type] { [TapeWriteTestCommand.self] }
+    static var hiddenTools: [any Subcommand.Type] { [TapeWriteTestCommand.self, TapeBenchCommand.self] }
 
     /// `Subcommand.main` answers `--help` with this text before `run` sees the arguments, so
     /// the text is chosen from the process's own command line: `replay tape cat --help`

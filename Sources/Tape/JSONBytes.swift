@@ -136,6 +136,54 @@ enum JSONBytes {
         }
     }
 
+    /// Finds the end of the object or array starting at `position` by tracking nesting depth
+    /// and skipping strings (escapes included), without checking the grammar in between. It is
+    /// the reader's hot path: a frame the writer embedded raw was validated when written, and
+    /// a damaged line still fails here (unbalanced brackets, unterminated string) or in the
+    /// envelope check that follows. Strings are scanned 8 bytes at a time.
+    static func skipContainerFast(_ bytes: UnsafeRawBufferPointer, _ position: Int) -> Int? {
+        guard let base = bytes.baseAddress, position < bytes.count else { return nil }
+        var index = position
+        let count = bytes.count
+        var depth = 0
+        while index < count {
+            let byte = base.load(fromByteOffset: index, as: UInt8.self)
+            if byte == quote {
+                index += 1
+                // Skip the string body: find the next quote or backslash, a word at a time.
+                while true {
+                    while index + 8 <= count {
+                        let word = base.loadUnaligned(fromByteOffset: index, as: UInt64.self)
+                        if hasByte(word, 0x22) || hasByte(word, 0x5C) { break }
+                        index += 8
+                    }
+                    guard index < count else { return nil }
+                    let inner = base.load(fromByteOffset: index, as: UInt8.self)
+                    if inner == quote { break }
+                    index += inner == backslash ? 2 : 1
+                }
+                index += 1
+                continue
+            }
+            if byte == openBrace || byte == openBracket {
+                depth += 1
+            } else if byte == closeBrace || byte == closeBracket {
+                depth -= 1
+                if depth == 0 { return index + 1 }
+                if depth < 0 { return nil }
+            }
+            index += 1
+        }
+        return nil
+    }
+
+    /// True when any byte of `word` equals `value` (the classic SWAR zero-byte test).
+    @inline(__always)
+    static func hasByte(_ word: UInt64, _ value: UInt8) -> Bool {
+        let pattern = word ^ (0x0101_0101_0101_0101 &* UInt64(value))
+        return (pattern &- 0x0101_0101_0101_0101) & ~pattern & 0x8080_8080_8080_8080 != 0
+    }
+
     /// True when the bytes are exactly one JSON value with no surrounding text.
     static func isSingleValue(_ bytes: UnsafeRawBufferPointer) -> Bool {
         let start = skipSpace(bytes, 0)

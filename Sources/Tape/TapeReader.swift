@@ -99,8 +99,8 @@ public final class TapeReader {
             throw TapeError.io(path: paths.first ?? "", operation: "ZSTD_createDCtx", errno: ENOMEM)
         }
         dctx = context
-        input = UnsafeMutableRawBufferPointer.allocate(byteCount: 256 * 1024, alignment: 64)
-        output = UnsafeMutableRawBufferPointer.allocate(byteCount: 1 << 20, alignment: 64)
+        input = UnsafeMutableRawBufferPointer.allocate(byteCount: 1 << 20, alignment: 64)
+        output = UnsafeMutableRawBufferPointer.allocate(byteCount: 4 << 20, alignment: 64)
         report.files = self.paths.map { $0 == "-" ? "<stdin>" : $0 }
     }
 

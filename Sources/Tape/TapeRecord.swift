@@ -73,7 +73,7 @@ public final class TapeLineParser {
     }
 
     private enum Key {
-        case kind, recvNs, monoNs, conn, seq, frame, text, base64, event, detail, synthetic, warmup, other
+        case kind, recvNs, monoNs, conn, seq, frame, frameLen, text, base64, event, detail, synthetic, warmup, other
     }
 
     @inline(__always)
@@ -98,7 +98,10 @@ public final class TapeLineParser {
             if JSONBytes.keyEquals(bytes, start, end, "recv_ns") { return .recvNs }
             if JSONBytes.keyEquals(bytes, start, end, "mono_ns") { return .monoNs }
             return .other
-        case 9: return JSONBytes.keyEquals(bytes, start, end, "synthetic") ? .synthetic : .other
+        case 9:
+            if JSONBytes.keyEquals(bytes, start, end, "synthetic") { return .synthetic }
+            if JSONBytes.keyEquals(bytes, start, end, "frame_len") { return .frameLen }
+            return .other
         default: return .other
         }
     }
@@ -123,6 +126,7 @@ public final class TapeLineParser {
         var detailRange = 0..<0
         var synthetic = false
         var warmup = false
+        var frameLength = 0
         index = JSONBytes.skipSpace(line, index + 1)
         if index < line.count, line[index] == JSONBytes.closeBrace {
             return fail("empty object, no \"kind\"")
@@ -137,7 +141,22 @@ public final class TapeLineParser {
                 return fail("expected ':' at byte \(index)")
             }
             index = JSONBytes.skipSpace(line, index + 1)
-            guard let afterValue = JSONBytes.skipValue(line, index) else {
+            guard index < line.count else { return fail("line ends after a key") }
+            let opener = line[index]
+            let afterValue: Int?
+            if key == .frame, opener == JSONBytes.openBrace || opener == JSONBytes.openBracket {
+                // The frame is the one big value. Writers put it last, preceded by its length:
+                // when the length lands exactly on the object's closing brace at the end of the
+                // line, the frame is found without reading it. Otherwise skip it by structure.
+                if frameLength > 0, let end = Self.frameEndFromLength(line, index, frameLength) {
+                    afterValue = end
+                } else {
+                    afterValue = JSONBytes.skipContainerFast(line, index)
+                }
+            } else {
+                afterValue = JSONBytes.skipValue(line, index)
+            }
+            guard let afterValue else {
                 return fail("malformed JSON value at byte \(index)")
             }
             switch key {
@@ -149,6 +168,8 @@ public final class TapeLineParser {
                 } else {
                     eventRange = (index + 1)..<(afterValue - 1)
                 }
+            case .frameLen:
+                frameLength = Int(JSONBytes.parseInt(line, index, afterValue) ?? 0)
             case .recvNs, .monoNs, .conn, .seq:
                 guard let value = JSONBytes.parseInt(line, index, afterValue) else {
                     return fail("expected an integer at byte \(index)")
@@ -228,6 +249,25 @@ public final class TapeLineParser {
             return .footer(line: line)
         }
         return .unknown(kind: kind, line: line)
+    }
+
+    /// `start + length` when the claimed frame is the object's last value: it must close the
+    /// bracket it opened and be followed only by the line's final `}`.
+    @inline(__always)
+    static func frameEndFromLength(_ line: UnsafeRawBufferPointer, _ start: Int, _ length: Int) -> Int? {
+        let end = start + length
+        guard end < line.count else { return nil }
+        let opener = line[start]
+        let closer = line[end - 1]
+        guard
+            (opener == JSONBytes.openBrace && closer == JSONBytes.closeBrace)
+                || (opener == JSONBytes.openBracket && closer == JSONBytes.closeBracket)
+        else { return nil }
+        let brace = JSONBytes.skipSpace(line, end)
+        guard brace < line.count, line[brace] == JSONBytes.closeBrace,
+            JSONBytes.skipSpace(line, brace + 1) == line.count
+        else { return nil }
+        return end
     }
 
     private func fail(_ reason: String) -> TapeRecord? {

@@ -156,6 +156,8 @@ public final class TapeWriter {
         if warmup { line.append(contentsOf: FrameLine.warmup) }
         switch Self.encoding(of: frame) {
         case .json:
+            line.append(contentsOf: FrameLine.frameLength)
+            appendInt(Int64(frame.count))
             line.append(contentsOf: FrameLine.frame)
             line.append(contentsOf: frame)
         case .text:
@@ -256,6 +258,7 @@ public final class TapeWriter {
         static let seq = Array(#","seq":"#.utf8)
         static let synthetic = Array(#","synthetic":true"#.utf8)
         static let warmup = Array(#","warmup":true"#.utf8)
+        static let frameLength = Array(#","frame_len":"#.utf8)
         static let frame = Array(#","frame":"#.utf8)
         static let text = Array(#","text":"#.utf8)
         static let base64 = Array(#","base64":"#.utf8)

@@ -108,6 +108,29 @@ import Testing
     }
 
     @Test(arguments: [
+        // Writer's own layout: the length is used.
+        #"{"kind":"frame","recv_ns":1,"mono_ns":2,"conn":0,"seq":1,"frame_len":12,"frame":{"a":"}\"{"}}"#,
+        // Wrong length (e.g. the frame was re-serialized by jq): found by skipping instead.
+        #"{"kind":"frame","recv_ns":1,"mono_ns":2,"conn":0,"seq":1,"frame_len":5,"frame":{"a":"}\"{"}}"#,
+        #"{"kind":"frame","recv_ns":1,"mono_ns":2,"conn":0,"seq":1,"frame_len":900,"frame":{"a":"}\"{"}}"#,
+        // Frame not last: the length cannot be trusted, the value is skipped.
+        #"{"kind":"frame","frame_len":12,"frame":{"a":"}\"{"},"recv_ns":1,"mono_ns":2,"conn":0,"seq":1}"#,
+        #"{"kind":"frame","recv_ns":1,"mono_ns":2,"conn":0,"seq":1,"frame":{"a":"}\"{"} }"#,
+    ])
+    func frameLengthIsAHintNeverTrustedBlindly(_ line: String) throws {
+        let parser = TapeLineParser()
+        try Array(line.utf8).withUnsafeBytes { bytes in
+            let record = try #require(parser.parse(bytes))
+            guard case .frame(let frame) = record else {
+                Issue.record("expected a frame")
+                return
+            }
+            #expect(String(decoding: frame.bytes, as: UTF8.self) == #"{"a":"}\"{"}"#)
+            #expect(frame.recvWallNs == 1 && frame.monoNs == 2 && frame.seq == 1)
+        }
+    }
+
+    @Test(arguments: [
         "not json",
         #"{"kind":"frame","recv_ns":1,"frame":{"a":}"#,
         #"{"kind":"frame","recv_ns":"x","frame":{}}"#,

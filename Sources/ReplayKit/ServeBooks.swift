@@ -26,7 +26,9 @@ final class ServeBookState {
         var store: BookStore
         var facts: [String: AssetFacts] = [:]
 
-        mutating func note(asset: UnsafeRawBufferPointer, market: UnsafeRawBufferPointer, hash: ExchangeHash?, timestampMs: Int64) {
+        mutating func note(
+            asset: UnsafeRawBufferPointer, market: UnsafeRawBufferPointer, hash: ExchangeHash?, timestampMs: Int64
+        ) {
             let id = feedString(asset)
             var entry = facts[id] ?? AssetFacts(market: "", lastHash: nil, lastHashTimestampMs: 0)
             if !market.isEmpty, entry.market.isEmpty { entry.market = feedString(market) }
@@ -62,7 +64,8 @@ final class ServeBookState {
         for (asset, data) in sideData {
             store.setSideData(
                 MarketSideData(
-                    market: data.market, minOrderSize: data.minOrderSize, negRisk: data.negRisk, tickSize: data.tickSize),
+                    market: data.market, minOrderSize: data.minOrderSize, negRisk: data.negRisk, tickSize: data.tickSize
+                ),
                 forAsset: asset)
         }
         return store
@@ -98,7 +101,9 @@ final class ServeBookState {
         let lastTrade = market.isEmpty ? nil : store.lastTradePrice(market: market)
         let timestamp = String(book.lastTimestampMs)
         var hashText = ""
-        if let computed = computedHash(book: book, assetID: assetID, market: market, timestamp: timestamp, lastTrade: lastTrade) {
+        if let computed = computedHash(
+            book: book, assetID: assetID, market: market, timestamp: timestamp, lastTrade: lastTrade)
+        {
             hashText = computed.hex
         } else if let seen = facts?.lastHash {
             hashText = seen.hex
@@ -169,7 +174,8 @@ final class ServeBookState {
             let tick = book.tickSize ?? data.tickSize.flatMap({ ExactDecimal($0) })
         else { return nil }
         let fields = ExchangeHashFields(
-            recipe: Self.recipe(atMs: book.lastTimestampMs), minOrderSize: minOrderSize, tickSize: tick, negRisk: negRisk,
+            recipe: Self.recipe(atMs: book.lastTimestampMs), minOrderSize: minOrderSize, tickSize: tick,
+            negRisk: negRisk,
             lastTradePrice: lastTrade)
         return hasher.hash(book: book, market: market, assetID: assetID, timestamp: timestamp, fields: fields)
     }

@@ -111,7 +111,8 @@ public enum ServeCommand: Subcommand {
     public static func run(_ words: [String]) throws -> Int32 {
         let (paths, options, json) = try parse(words)
         for path in paths where path != "-" && !FileManager.default.fileExists(atPath: path) {
-            throw CommandError("no tape at '\(path)': check the path (a .ndjson.zst/.ndjson file or a folder of segments)")
+            throw CommandError(
+                "no tape at '\(path)': check the path (a .ndjson.zst/.ndjson file or a folder of segments)")
         }
         let tape: ServeTape
         do {

@@ -46,13 +46,16 @@ struct ServeFrameLayout: Sendable {
                 let base = summary.range.lowerBound
                 entries = EntryList(
                     arrayRange: (list.array.lowerBound + base)..<(list.array.upperBound + base),
-                    items: list.items.map { ((($0.range.lowerBound + base)..<($0.range.upperBound + base)), $0.assetID) })
+                    items: list.items.map {
+                        ((($0.range.lowerBound + base)..<($0.range.upperBound + base)), $0.assetID)
+                    })
             }
             events.append(Event(range: summary.range, assetIDs: summary.assetIDs, entries: entries))
         }
         let start = ServeJSON.skipSpace(frame, 0)
         let isArray = ok && start < frame.count && frame[start] == UInt8(ascii: "[")
-        return ServeFrameLayout(isArray: isArray, events: events, isJSON: ok, isBooksOnly: ok && booksOnly && !events.isEmpty)
+        return ServeFrameLayout(
+            isArray: isArray, events: events, isJSON: ok, isBooksOnly: ok && booksOnly && !events.isEmpty)
     }
 
     /// Every asset id in the frame, in order of first appearance.
@@ -284,7 +287,9 @@ enum ServeJSON {
                 ? stringMember(UnsafeRawBufferPointer(rebasing: object[index..<end]), "asset_id") : nil
             items.append((index..<end, asset))
             index = skipSpace(object, end)
-            if index < arrayRange.upperBound, object[index] == UInt8(ascii: ",") { index = skipSpace(object, index + 1) }
+            if index < arrayRange.upperBound, object[index] == UInt8(ascii: ",") {
+                index = skipSpace(object, index + 1)
+            }
         }
         return (arrayRange, items)
     }

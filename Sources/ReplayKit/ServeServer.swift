@@ -46,7 +46,8 @@ public final class ReplayServer: Sendable {
         socketOptions.autoReplyToPing = true
         server = try WebSocketServer(
             host: options.host, port: options.port, tls: tls, allowedPaths: [options.path], options: socketOptions)
-        sharedPlayer = options.sharedClock ? ServePlayer(tape: tape, options: options, shared: true, onEvent: onEvent) : nil
+        sharedPlayer =
+            options.sharedClock ? ServePlayer(tape: tape, options: options, shared: true, onEvent: onEvent) : nil
     }
 
     /// The bound port.
@@ -222,7 +223,9 @@ final class ServeSession: @unchecked Sendable {
                 onEvent(
                     ServeEvent(
                         kind: .clientClosed, client: id,
-                        message: "closed (\(info?.code.rawValue ?? 1006)\(info?.reason.isEmpty == false ? " \(info!.reason)" : ""))"))
+                        message:
+                            "closed (\(info?.code.rawValue ?? 1006)\(info?.reason.isEmpty == false ? " \(info!.reason)" : ""))"
+                    ))
                 break receiving
             case .text:
                 if !handle(text: message.payload) { continue }
@@ -264,14 +267,18 @@ final class ServeSession: @unchecked Sendable {
                 return false
             }
             locked { hasSubscribedFlag = true }
-            onEvent(ServeEvent(kind: .subscribed, client: id, message: "subscribed to \(fresh.count) asset(s), \(total) in all"))
+            onEvent(
+                ServeEvent(
+                    kind: .subscribed, client: id, message: "subscribed to \(fresh.count) asset(s), \(total) in all"))
             player.request(session: self, assets: fresh, dump: request.initialDump)
         case .unsubscribe:
             locked {
                 for asset in request.assetIDs { subscribed.remove(asset) }
                 subscriptionOrder.removeAll { !subscribed.contains($0) }
             }
-            onEvent(ServeEvent(kind: .unsubscribed, client: id, message: "unsubscribed from \(request.assetIDs.count) asset(s)"))
+            onEvent(
+                ServeEvent(
+                    kind: .unsubscribed, client: id, message: "unsubscribed from \(request.assetIDs.count) asset(s)"))
         }
         return true
     }
@@ -279,7 +286,8 @@ final class ServeSession: @unchecked Sendable {
     private func policyClose(_ reason: String) {
         onEvent(ServeEvent(kind: .policyClose, client: id, message: "closing with 1008: \(reason)"))
         markClosed()
-        _ = try? connection.close(code: .policyViolation, reason: String(reason.utf8.prefix(120)) ?? "policy", waitForReply: false)
+        _ = try? connection.close(
+            code: .policyViolation, reason: String(reason.utf8.prefix(120)) ?? "policy", waitForReply: false)
     }
 
     // MARK: Player side
@@ -542,12 +550,15 @@ final class ServePlayer: @unchecked Sendable {
                     books.reset()
                     rebase()
                     onEvent(
-                        ServeEvent(kind: .loopRestarted, client: shared ? nil : active.first?.id, message: "tape restarted (--loop)"))
+                        ServeEvent(
+                            kind: .loopRestarted, client: shared ? nil : active.first?.id,
+                            message: "tape restarted (--loop)"))
                     continue
                 }
                 if !reportedEnd {
                     reportedEnd = true
-                    onEvent(ServeEvent(kind: .tapeEnded, client: shared ? nil : active.first?.id, message: "end of tape"))
+                    onEvent(
+                        ServeEvent(kind: .tapeEnded, client: shared ? nil : active.first?.id, message: "end of tape"))
                 }
                 waitForSignal(until: nil)
                 continue

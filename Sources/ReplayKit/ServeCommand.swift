@@ -110,6 +110,14 @@ public enum ServeCommand: Subcommand {
 
     public static func run(_ words: [String]) throws -> Int32 {
         let (paths, options, json) = try parse(words)
+        // Block the signals before any thread starts (threads inherit the mask) and wait for
+        // them below, so shutdown runs on this thread, not in a signal handler.
+        var signals = sigset_t()
+        sigemptyset(&signals)
+        sigaddset(&signals, SIGINT)
+        sigaddset(&signals, SIGTERM)
+        pthread_sigmask(SIG_BLOCK, &signals, nil)
+        defer { pthread_sigmask(SIG_UNBLOCK, &signals, nil) }
         for path in paths where path != "-" && !FileManager.default.fileExists(atPath: path) {
             throw CommandError(
                 "no tape at '\(path)': check the path (a .ndjson.zst/.ndjson file or a folder of segments)")
@@ -129,13 +137,6 @@ public enum ServeCommand: Subcommand {
         } catch {
             throw CommandError("cannot listen on \(options.host):\(options.port): \(error)")
         }
-        // Block the signals in every thread (threads started later inherit the mask) and
-        // wait for them here, so shutdown runs on this thread, not in a signal handler.
-        var signals = sigset_t()
-        sigemptyset(&signals)
-        sigaddset(&signals, SIGINT)
-        sigaddset(&signals, SIGTERM)
-        pthread_sigmask(SIG_BLOCK, &signals, nil)
         FileHandle.standardOutput.write(Data((server.url + "\n").utf8))
         server.start()
         var received: Int32 = 0

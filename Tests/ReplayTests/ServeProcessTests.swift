@@ -7,6 +7,7 @@ import Glibc
 import ReplayKit
 import TestSupport
 import Testing
+import WebSocket
 
 enum PythonWebsockets {
     static let script = Repo.root.appendingPathComponent("tools/ws-interop-peer.py").path
@@ -93,6 +94,47 @@ struct ServeProcessTests {
             #expect(books.map(\.0) == assets)
             for (asset, object) in books { #expect(object == opening[asset]) }
             #expect(messages.dropFirst().map(normalizedEvents) == expected)
+        }
+    }
+}
+
+@Suite(.timeLimit(.minutes(1)))
+struct ServeTLSTests {
+    /// A throwaway self-signed certificate for 127.0.0.1 made with /usr/bin/openssl.
+    static func makeCertificate() throws -> (directory: URL, certificate: String, key: String) {
+        let directory = FileManager.default.temporaryDirectory
+            .appendingPathComponent("polytape-serve-tls-\(getpid())-\(UInt32.random(in: 0...UInt32.max))")
+        try FileManager.default.createDirectory(at: directory, withIntermediateDirectories: true)
+        let certificate = directory.appendingPathComponent("cert.pem").path
+        let key = directory.appendingPathComponent("key.pem").path
+        let openssl = try ChildProcess(
+            executable: URL(fileURLWithPath: "/usr/bin/openssl"),
+            arguments: [
+                "req", "-x509", "-newkey", "ec", "-pkeyopt", "ec_paramgen_curve:prime256v1", "-nodes", "-days", "2",
+                "-subj", "/CN=localhost", "-addext", "subjectAltName=DNS:localhost,IP:127.0.0.1", "-keyout", key,
+                "-out", certificate,
+            ])
+        try #require(openssl.waitForExit(timeout: .seconds(20)) == 0)
+        return (directory, certificate, key)
+    }
+
+    @Test func servesOverTLS() throws {
+        let files = try Self.makeCertificate()
+        defer { try? FileManager.default.removeItem(at: files.directory) }
+        try withServer({ options in
+            options.tlsCertificateFile = files.certificate
+            options.tlsKeyFile = files.key
+        }) { server, _ in
+            #expect(server.url.hasPrefix("wss://127.0.0.1:"))
+            var options = WebSocketOptions()
+            options.tls.caFile = files.certificate
+            options.handshakeTimeout = .seconds(10)
+            let client = MarketClient(connection: try WebSocketClient.connect(url: server.url, options: options))
+            try client.subscribe([ServeFixture.assetA])
+            let dump = try #require(try client.nextData())
+            #expect(bookObjects(dump)?.map(\.0) == [ServeFixture.assetA])
+            let next = try #require(try client.nextData())
+            #expect(normalizedEvents(next).contains { $0.assetID == ServeFixture.assetA })
         }
     }
 }

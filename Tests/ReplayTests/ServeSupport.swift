@@ -109,6 +109,8 @@ func withServer<T>(
 struct MarketClient {
     let connection: WebSocketConnection
 
+    init(connection: WebSocketConnection) { self.connection = connection }
+
     init(url: String) throws {
         var options = WebSocketOptions()
         options.connectTimeout = .seconds(5)

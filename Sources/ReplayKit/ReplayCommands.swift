@@ -1,10 +1,11 @@
-// Registry of `replay` subcommands. Each module's helper adds its command here.
+// The table of `replay` subcommands. Each subcommand lives in its own file; add one line here.
 
 /// Every `replay` subcommand, in the order `replay --help` lists them.
 public enum ReplayCommands {
     public static var all: [any Subcommand.Type] {
         [
             VerifyCommand.self,
+            BenchParserCommand.self,
             TapeCommand.self,
             ServeCommand.self,
         ]

@@ -191,6 +191,18 @@ struct FailurePatternTests {
         #expect(book.tickSize == ExactDecimal("0.01"))
     }
 
+    @Test(arguments: [
+        (#"{"asset_id":"1","price":"0.5","side":"BUY","size":"10","hash":""}"#, PriceChangeGeneration.g1),
+        (#"{"asset_id":"1","changes":[{"price":"0.5","side":"BUY","size":"10"}]}"#, .g2),
+        (#"{"price_changes":[{"asset_id":"1","price":"0.5","side":"BUY","size":"10"}]}"#, .g3),
+    ])
+    func priceChangeShapeIsInferredWithoutEventType(frame: String, generation: PriceChangeGeneration) {
+        let (events, errors) = FeedParser.events(of: frame)
+        #expect(errors.isEmpty)
+        #expect(priceChanges(events).map(\.generation) == [generation])
+        #expect(priceChanges(events).first?.size == ExactDecimal("10"))
+    }
+
     @Test func customFeatureAndUnknownEventTypesAmongKnownOnes() {
         let frame = """
             [{"event_type":"best_bid_ask","asset_id":"\(asset)","market":"\(market)","best_bid":"0.73","best_ask":"0.77","spread":"0.04","timestamp":"1"},\

@@ -20,6 +20,11 @@ public enum FeedBenchmark {
         "book-nautilus-2026-08/nautilus_ws_book_snapshot_captured.json",
     ]
 
+    /// The synthetic workloads only (no corpus files needed).
+    public static func run() -> String {
+        run(corpusFiles: [:])
+    }
+
     /// Runs every workload for about `secondsPerMeasurement` × rounds and returns a report.
     /// `corpusFiles` maps names from `corpusFileNames` to file contents; missing files just
     /// shrink the real mix (with none, that workload is skipped).

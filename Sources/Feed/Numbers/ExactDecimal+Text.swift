@@ -46,18 +46,18 @@ extension ExactDecimal {
             negative = true
             index += 1
         }
+        // Up to 18 digits cannot overflow Int64, so the loop needs no checks; more digits
+        // are rejected below, and the final scaling is checked once.
+        let integerStart = index
         var integerPart: Int64 = 0
-        var integerDigits = 0
         while index < end {
             let digit = bytes[index] &- 48
             if digit > 9 { break }
-            let (times10, overflow1) = integerPart.multipliedReportingOverflow(by: 10)
-            let (sum, overflow2) = times10.addingReportingOverflow(Int64(digit))
-            if overflow1 || overflow2 { return .failure(.overflow) }
-            integerPart = sum
-            integerDigits += 1
+            integerPart = integerPart &* 10 &+ Int64(digit)
             index += 1
         }
+        let integerDigits = index - integerStart
+        if integerDigits > 18 { return .failure(.overflow) }
         var fraction: Int64 = 0
         var fractionDigits = 0
         var leadingDot = false

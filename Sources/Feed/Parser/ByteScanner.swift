@@ -158,6 +158,27 @@ struct ByteScanner {
         }
     }
 
+    /// `recordValue` for values that are usually short decimal strings ("0.48", "1234.56"):
+    /// walks the decimal's own bytes up to the closing quote instead of running the general
+    /// string scan. Anything unusual (escapes, other characters, non-strings) takes the
+    /// general path, so the result is always the same as `recordValue`'s.
+    @inline(__always)
+    mutating func recordDecimalText(_ index: Int, into span: inout ValueSpan) -> Int {
+        if bytes[index] == 0x22 {
+            var position = index + 1
+            while position < count {
+                let byte = bytes[position]
+                guard (byte &- 0x30) <= 9 || byte == UInt8(ascii: ".") || byte == UInt8(ascii: "-") else { break }
+                position += 1
+            }
+            if position < count && bytes[position] == 0x22 {
+                span = ValueSpan(start: index + 1, end: position, kind: .string)
+                return position + 1
+            }
+        }
+        return recordValue(index, into: &span)
+    }
+
     /// Skips a whole object or array at `index` by bracket depth, honouring strings.
     mutating func skipContainer(_ index: Int) -> Int {
         var depth = 0

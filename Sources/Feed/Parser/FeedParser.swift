@@ -247,6 +247,36 @@ public struct FeedParser {
         return position == -1 ? -1 : objectEnd(position)
     }
 
+    /// Reads one `{price,size}` level. Same grammar as `scanEntry`, but a level is the most
+    /// repeated object on the feed (books carry hundreds), so only its two keys are matched and
+    /// short decimal strings are recorded without the general string scan.
+    @inline(__always)
+    private static func scanLevel(_ scanner: inout ByteScanner, at open: Int, into level: inout LevelFields) -> Int {
+        var position = scanner.openObject(open)
+        var keyStart = 0
+        var keyLength = 0
+        while position >= 0 {
+            position = scanner.readKey(position, keyStart: &keyStart, keyLength: &keyLength)
+            if position < 0 { return -1 }
+            let key = scanner.bytes + keyStart
+            if keyLength == 5 && key[0] == UInt8(ascii: "p") && key[1] == UInt8(ascii: "r")
+                && key[2] == UInt8(ascii: "i")
+                && key[3] == UInt8(ascii: "c") && key[4] == UInt8(ascii: "e")
+            {
+                position = scanner.recordDecimalText(position, into: &level.price)
+            } else if keyLength == 4 && key[0] == UInt8(ascii: "s") && key[1] == UInt8(ascii: "i")
+                && key[2] == UInt8(ascii: "z") && key[3] == UInt8(ascii: "e")
+            {
+                position = scanner.recordDecimalText(position, into: &level.size)
+            } else {
+                position = scanner.skipValue(position)
+            }
+            if position < 0 { return -1 }
+            position = scanner.afterMember(position)
+        }
+        return position == -1 ? -1 : objectEnd(position)
+    }
+
     /// Walks a JSON array calling `element` at each element's first byte; `element` returns
     /// the offset past the element. Returns the offset past `]`. A non-array value is skipped
     /// and recorded as such in `list`.
@@ -291,8 +321,8 @@ public struct FeedParser {
                 if case .none = problem { (problem, problemOffset) = (.notAnObject, start) }
                 return scanner.skipValue(start)
             }
-            var entry = EntryFields()
-            let entryEnd = FeedParser.scanEntry(&scanner, at: start, into: &entry)
+            var entry = LevelFields()
+            let entryEnd = FeedParser.scanLevel(&scanner, at: start, into: &entry)
             if entryEnd < 0 { return -1 }
             guard entry.price.isPresent else {
                 if case .none = problem { (problem, problemOffset) = (.missing("price"), start) }

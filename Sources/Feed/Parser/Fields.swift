@@ -171,3 +171,9 @@ struct EntryFields {
     var offset: Int32 = 0
     var isObject = true
 }
+
+/// One `{price,size}` book level, as spans.
+struct LevelFields {
+    var price = ValueSpan()
+    var size = ValueSpan()
+}

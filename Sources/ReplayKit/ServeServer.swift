@@ -270,7 +270,10 @@ final class ServeSession: @unchecked Sendable {
             onEvent(
                 ServeEvent(
                     kind: .subscribed, client: id, message: "subscribed to \(fresh.count) asset(s), \(total) in all"))
-            player.request(session: self, assets: fresh, dump: request.initialDump)
+            // Books for every asset named (already subscribed ones again, as a resubscription).
+            var named = Set<String>()
+            let requested = request.assetIDs.filter { named.insert($0).inserted }
+            player.request(session: self, assets: requested, dump: request.initialDump)
         case .unsubscribe:
             locked {
                 for asset in request.assetIDs { subscribed.remove(asset) }
@@ -541,6 +544,12 @@ final class ServePlayer: @unchecked Sendable {
             }
             if !shared && (active.isEmpty || !absorbedOpening) {
                 if active.isEmpty { return }
+                waitForSignal(until: nil)
+                continue
+            }
+            if shared && options.speed == .max && !active.contains(where: { $0.hasSubscribed }) {
+                // Unpaced, the shared clock would spin through the tape (forever with --loop)
+                // with nobody listening: it advances only while someone is subscribed.
                 waitForSignal(until: nil)
                 continue
             }

@@ -247,14 +247,16 @@ struct ServeTests {
     }
 
     @Test func sharedClockGivesLateClientsTheCurrentBooks() throws {
-        try withServer({ options in
-            options.sharedClock = true
-        }) { server, log in
-            // At max speed the shared clock runs through the tape by itself.
+        try withServer({ $0.sharedClock = true }) { server, log in
+            let early = try MarketClient(url: server.url)
+            try early.subscribe([F.assetA])
+            let opening = try #require(try early.nextData())
+            #expect(bookObjects(opening)?.map(\.0) == [F.assetA])
+            // At max speed the shared clock runs while someone is subscribed.
             #expect(log.wait { $0.kind == .tapeEnded } != nil)
-            let client = try MarketClient(url: server.url)
-            try client.subscribe([F.assetA])
-            let message = try #require(try client.nextData())
+            let late = try MarketClient(url: server.url)
+            try late.subscribe([F.assetA])
+            let message = try #require(try late.nextData())
             let books = try #require(bookObjects(message))
             #expect(books.map(\.0) == [F.assetA])
             // The book at the end of the tape carries the hash of the tape's last change for A.
@@ -263,12 +265,62 @@ struct ServeTests {
                 if case .priceChange(let change) = event, change.assetID == F.assetA { return change.hash }
                 return nil
             }.last
-            let parsed = normalizedEvents(books[0].1)
-            guard case .book(let book) = parsed.first else {
+            #expect(lastHash != nil)
+            guard case .book(let book) = normalizedEvents(books[0].1).first else {
                 Issue.record("not a book")
                 return
             }
             #expect(book.hash == lastHash)
+            #expect(books[0].1 != opening.dropFirst().dropLast().map { $0 })
+        }
+    }
+
+    @Test func loopPlaysTheTapeAgainFromItsOpeningDump() throws {
+        let expected = try expectedStream(for: [F.assetA])
+        let opening = try openingBookObjects()
+        try withServer({ $0.loop = true }) { server, log in
+            let client = try MarketClient(url: server.url)
+            try client.subscribe([F.assetA])
+            _ = try #require(try client.nextData())
+            for round in 0..<2 {
+                if round > 0 {
+                    // The tape's opening dump again, cut down to our asset: the books re-snapshot.
+                    let again = try #require(try client.nextData())
+                    let books = try #require(bookObjects(again))
+                    #expect(books.map(\.0) == [F.assetA])
+                    #expect(books.first?.1 == opening[F.assetA])
+                }
+                var received: [[OwnedEvent]] = []
+                while received.count < expected.count, let frame = try client.nextData() {
+                    received.append(normalizedEvents(frame))
+                }
+                #expect(received == expected)
+            }
+            #expect(log.wait { $0.kind == .loopRestarted } != nil)
+        }
+    }
+
+    @Test func pacedSpeedNeverRunsAheadOfTheTapeClock() throws {
+        // Frames are due at (recv_mono - recv_mono of the first streamed frame) / factor after
+        // the dump. Only this lower bound is checked: a loaded machine may be slower, never faster.
+        let expected = try expectedStream(for: [F.assetA])
+        var clocks: [(Int64, Bool)] = []  // (mono_ns, has an event for A)
+        try TapeReader(paths: [F.tapePath]).forEachFrame { frame in
+            let events = normalizedEvents(Array(frame.bytes))
+            clocks.append((frame.monoNs, events.contains { $0.assetID == F.assetA }))
+        }
+        let lastA = try #require(clocks.last(where: { $0.1 })?.0)
+        let span = Duration.nanoseconds((lastA - clocks[1].0) / 200)
+        #expect(span > .milliseconds(100))
+        try withServer({ $0.speed = .factor(200) }) { server, _ in
+            let client = try MarketClient(url: server.url)
+            try client.subscribe([F.assetA])
+            _ = try #require(try client.nextData())
+            let start = ContinuousClock.now
+            var received = 0
+            while received < expected.count, try client.nextData() != nil { received += 1 }
+            #expect(received == expected.count)
+            #expect(ContinuousClock.now - start >= span * 0.9)
         }
     }
 

@@ -144,7 +144,6 @@ final class ServeSession: @unchecked Sendable {
     private var queueHead = 0
     private var dataQueued = 0
     private(set) var subscribed = Set<String>()
-    private var subscriptionOrder: [String] = []
     private var hasSubscribedFlag = false
     private var closed = false
     private var dataSent = 0
@@ -276,8 +275,7 @@ final class ServeSession: @unchecked Sendable {
             player.request(session: self, assets: requested, dump: request.initialDump)
         case .unsubscribe:
             locked {
-                for asset in request.assetIDs { subscribed.remove(asset) }
-                subscriptionOrder.removeAll { !subscribed.contains($0) }
+                subscribed.subtract(request.assetIDs)
             }
             onEvent(
                 ServeEvent(
@@ -301,7 +299,7 @@ final class ServeSession: @unchecked Sendable {
     func subscribe(_ assets: [String], dump: [UInt8]?, blocking: Bool) -> Bool {
         condition.lock()
         defer { condition.unlock() }
-        for asset in assets where subscribed.insert(asset).inserted { subscriptionOrder.append(asset) }
+        subscribed.formUnion(assets)
         guard let dump else { return !closed }
         return enqueueDataLocked(dump, blocking: blocking)
     }

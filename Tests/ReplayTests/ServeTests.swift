@@ -212,7 +212,7 @@ struct ServeTests {
     static func slowClientOptions(_ options: inout ServeOptions) {
         options.speed = .factor(1000)
         options.loop = true
-        options.clientBufferFrames = 1000
+        options.clientBufferFrames = 3000
         options.socketSendBufferBytes = 4096
     }
 

@@ -29,7 +29,10 @@ struct ServeTests {
             // exchange's own opening books (same levels, hash, tick size, last trade price).
             #expect(books.map(\.0) == assets)
             for (asset, object) in books {
-                #expect(object == opening[asset], "book of \(asset) differs from the tape's opening book")
+                #expect(
+                    String(decoding: object, as: UTF8.self)
+                        == opening[asset].map { String(decoding: $0, as: UTF8.self) },
+                    "book of \(asset) differs from the tape's opening book")
             }
             var received: [[OwnedEvent]] = []
             while received.count < expected.count, let frame = try client.nextData(timeout: .seconds(10)) {
@@ -321,6 +324,59 @@ struct ServeTests {
             while received < expected.count, try client.nextData() != nil { received += 1 }
             #expect(received == expected.count)
             #expect(ContinuousClock.now - start >= span * 0.9)
+        }
+    }
+
+    /// The go-comment tape (two opening books without tick_size, hashed with the 10-field
+    /// recipe) with the market's side data (corpus hash-vectors: min_order_size 5, tick 0.01)
+    /// added to its header, written as plain NDJSON into a temporary directory.
+    static func goCommentTape(negRisk: Bool) throws -> (URL, String) {
+        let reader = try TapeReader(paths: [Repo.fixture("tapes/go-comment-2025-12-23.ndjson.zst").path])
+        var lines: [String] = []
+        while let line = try reader.nextLine() { lines.append(String(decoding: line, as: UTF8.self)) }
+        let marketEnd = #"dfde4"}"#
+        #expect(lines[0].contains(marketEnd))
+        lines[0] = lines[0].replacingOccurrences(
+            of: marketEnd, with: #"dfde4","min_order_size":"5","neg_risk":\#(negRisk),"tick_size":"0.01"}"#)
+        let directory = FileManager.default.temporaryDirectory
+            .appendingPathComponent("polytape-serve-\(getpid())-\(UInt32.random(in: 0...UInt32.max))")
+        try FileManager.default.createDirectory(at: directory, withIntermediateDirectories: true)
+        let path = directory.appendingPathComponent("go-comment.ndjson").path
+        try Data((lines.joined(separator: "\n") + "\n").utf8).write(to: URL(fileURLWithPath: path))
+        return (directory, path)
+    }
+
+    @Test(arguments: [false, true])
+    func dumpHashIsComputedWithTheExchangeRecipeWhenSideDataIsKnown(negRisk: Bool) throws {
+        let (directory, path) = try Self.goCommentTape(negRisk: negRisk)
+        defer { try? FileManager.default.removeItem(at: directory) }
+        let tape = try ServeTape(paths: [path])
+        let recorded = try TapeReader(paths: [path])
+        var opening: [UInt8] = []
+        try recorded.forEachFrame { if opening.isEmpty { opening = Array($0.bytes) } }
+        let recordedBooks = try #require(bookObjects(opening))
+        #expect(recordedBooks.count == 2)
+        var options = ServeOptions()
+        options.speed = .max
+        let server = try ReplayServer(tape: tape, options: options)
+        server.start()
+        defer { server.stop() }
+        let client = try MarketClient(url: server.url)
+        try client.subscribe(recordedBooks.map(\.0))
+        let message = try #require(try client.nextData())
+        let served = try #require(bookObjects(message))
+        #expect(served.map(\.0) == recordedBooks.map(\.0))
+        for (mine, theirs) in zip(served, recordedBooks) {
+            guard case .book(let book) = normalizedEvents(mine.1).first,
+                case .book(let original) = normalizedEvents(theirs.1).first
+            else {
+                Issue.record("not books")
+                continue
+            }
+            #expect(book.bids == original.bids && book.asks == original.asks)
+            // Right side data: the recomputed hash is the exchange's. Wrong neg_risk: it is not,
+            // which shows the hash was computed rather than copied from the tape.
+            #expect((book.hash == original.hash) == !negRisk)
         }
     }
 

@@ -1,10 +1,12 @@
 // `replay serve` over 127.0.0.1: the server runs in-process (or as the built binary) and
 // clients on our WebSocket module (and Python's `websockets`) check what it sends against
 // the bundled real tape g3-enrico-2026-09 (28 opening books, G3 mirrored price changes).
+import Dispatch
 import Feed
 import Foundation
 import Glibc
 import ReplayKit
+import Synchronization
 import Tape
 import TestSupport
 import Testing
@@ -377,6 +379,39 @@ struct ServeTests {
             // Right side data: the recomputed hash is the exchange's. Wrong neg_risk: it is not,
             // which shows the hash was computed rather than copied from the tape.
             #expect((book.hash == original.hash) == !negRisk)
+        }
+    }
+
+    @Test func manyConcurrentClientsEachGetTheirOwnStreamFromTheStart() throws {
+        let assets = ServeFixture.tape.assetIDs
+        #expect(assets.count == 28)
+        // Eight clients, each on a different pair of assets, connected one after another so
+        // later ones start while earlier ones are mid-tape: every one still gets the whole tape.
+        let pairs = (0..<8).map { [assets[$0 * 3], assets[$0 * 3 + 1]] }
+        let expected = try pairs.map { try expectedStream(for: Set($0)) }
+        #expect(expected.filter { !$0.isEmpty }.count >= 2)
+        try withServer({ $0.speed = .factor(500) }) { server, _ in
+            let clients = try pairs.map { pair -> MarketClient in
+                let client = try MarketClient(url: server.url)
+                try client.subscribe(pair)
+                return client
+            }
+            let results = Mutex<[Int: [[OwnedEvent]]]>([:])
+            let dumps = Mutex<[Int: [String]]>([:])
+            DispatchQueue.concurrentPerform(iterations: clients.count) { index in
+                let client = clients[index]
+                guard let dump = try? client.nextData(), let books = bookObjects(dump) else { return }
+                dumps.withLock { $0[index] = books.map(\.0) }
+                var received: [[OwnedEvent]] = []
+                while received.count < expected[index].count, let frame = try? client.nextData() {
+                    received.append(normalizedEvents(frame))
+                }
+                results.withLock { $0[index] = received }
+            }
+            for index in pairs.indices {
+                #expect(dumps.withLock { $0[index] } == pairs[index])
+                #expect(results.withLock { $0[index] } == expected[index], "client \(index)")
+            }
         }
     }
 

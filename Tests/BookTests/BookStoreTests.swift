@@ -311,3 +311,56 @@ private func openingBook(_ asset: String = yesAsset, timestampMs: Int64 = 1_790_
         #expect(store.summary(assetID: ids[1], depth: 0)?.bestBid == "0.5")
     }
 }
+
+@Suite struct BookStoreFeedSinkTests {
+    @Test func sinkRoutesEveryEventKindToTheStore() {
+        let store = BookStore()
+        var sink = BookStoreFeedSink(store: store)
+        var asset = Array(yesAsset.utf8)
+        var market = Array(marketA.utf8)
+        let bids = levels([("0.40", "1")])
+        let asks = levels([("0.60", "1")])
+        asset.withUnsafeMutableBytes { a in
+            market.withUnsafeMutableBytes { m in
+                let assetID = UnsafeRawBufferPointer(a)
+                let marketID = UnsafeRawBufferPointer(m)
+                bids.withUnsafeBufferPointer { b in
+                    asks.withUnsafeBufferPointer { s in
+                        sink.onBook(
+                            BookEvent(
+                                assetID: assetID, market: marketID, timestampMs: 1, hash: nil, bids: b, asks: s,
+                                tickSize: dec("0.01"), lastTradePrice: nil, hadEventType: true, objectOffset: 0,
+                                objectLength: 0))
+                    }
+                }
+                sink.onPriceChange(
+                    PriceChangeEvent(
+                        assetID: assetID, market: marketID, timestampMs: 2, price: dec("0.41"), size: dec("3"),
+                        side: .bid, hash: nil, bestBid: dec("0.41"), bestAsk: dec("0.60"), generation: .g3,
+                        indexInMessage: 0, countInMessage: 1))
+                sink.onLastTrade(
+                    LastTradeEvent(
+                        assetID: assetID, market: marketID, timestampMs: 3, price: dec("0.41"), size: dec("1"),
+                        side: .bid))
+                sink.onTickSizeChange(
+                    TickSizeChangeEvent(
+                        assetID: assetID, market: marketID, timestampMs: 4, oldTickSize: dec("0.01"),
+                        newTickSize: dec("0.001")))
+                sink.onBestBidAsk(
+                    BestBidAskEvent(
+                        assetID: assetID, market: marketID, timestampMs: 5, bestBid: dec("0.41"), bestAsk: dec("0.6"),
+                        spread: nil))
+                sink.onOther(
+                    OtherEvent(kind: .unknown, eventType: marketID, assetID: assetID, market: marketID, timestampMs: 6))
+            }
+        }
+        sink.onControl(.pong)
+        sink.onError(FeedError(kind: .malformedJSON, offset: 7, expected: "a value"))
+        let c = store.counters
+        #expect(c.snapshots == 1 && c.priceChanges == 1 && c.lastTrades == 1 && c.tickSizeChanges == 1)
+        #expect(c.topOfBookChecks == 1 && c.topOfBookMismatches == 0)
+        #expect(c.bestBidAskChecks == 1 && c.bestBidAskMismatches == 0)
+        #expect(sink.otherEvents == 1 && sink.unknownEventTypes == 1 && sink.controlFrames == 1)
+        #expect(sink.parseErrors == 1 && sink.firstParseError?.offset == 7)
+    }
+}

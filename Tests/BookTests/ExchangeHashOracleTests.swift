@@ -292,6 +292,15 @@ private func checkInvariant(_ c: BookCounters) {
         checkInvariant(store.counters)
     }
 
+    @Test func removingAnAssetClosesItsPendingMismatch() {
+        change(.bid, "0.46", "1", ts: 2_000, hash: hashValue(String(repeating: "2", count: 40)))
+        #expect(store.counters.exchangeHashPending == 1)
+        store.remove(assetID: yesAsset)
+        let c = store.counters
+        #expect(c.exchangeHashPending == 0 && c.exchangeHashUnverifiableReasons == ["assetRemoved": 1])
+        checkInvariant(c)
+    }
+
     /// A hash that already includes the next change verifies late when that change arrives.
     @Test func hashIncludingTheNextChangeIsVerifiedLate() {
         let c1: (Side, String, String) = (.bid, "0.46", "1")

@@ -246,6 +246,10 @@ extension BookStoreCore {
         hashStates[asset].diverged = false
     }
 
+    mutating func assetRemoved(asset: Int) {
+        finishPending(asset: asset, as: .unverifiable(.assetRemoved))
+    }
+
     mutating func bookInvalidated(asset: Int) {
         finishPending(asset: asset, as: .unverifiable(.bookUntrusted))
     }

@@ -72,7 +72,7 @@ struct BookStoreCore {
                 removedTable.insert(raw, value: removedCount)
                 removedCount += 1
             }
-            if hashStates[index].pending != nil { pendingHashCount -= 1 }
+            assetRemoved(asset: index)
             hashStates[index] = AssetHashState()
             let market = Int(assetMarket[index])
             if market >= 0 { markets[market].assets.removeAll { $0 == index } }

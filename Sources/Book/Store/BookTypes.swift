@@ -27,6 +27,8 @@ public enum HashUnverifiableReason: String, Sendable, Codable, Equatable {
     case bookUntrusted
     /// A pending mismatch was overtaken by a new snapshot before it could be resolved.
     case supersededBySnapshot
+    /// A pending mismatch's asset was removed (unsubscribed) before it could be resolved.
+    case assetRemoved
 }
 
 /// The result of the last exchange-hash check of one book.

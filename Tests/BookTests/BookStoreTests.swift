@@ -273,11 +273,11 @@ private func openingBook(_ asset: String = yesAsset, timestampMs: Int64 = 1_790_
     @Test func countersMergeAndKeepTheEarliestDivergence() {
         var a = BookCounters()
         a.snapshots = 2
-        a.noteDivergence(assetID: "7", timestampMs: 500)
+        a.noteDivergence(assetID: "7", timestampMs: 500, line: 90)
         var b = BookCounters()
         b.snapshots = 3
         b.exchangeHashDiverged = 1
-        b.noteDivergence(assetID: "5", timestampMs: 400)
+        b.noteDivergence(assetID: "5", timestampMs: 400, line: 12)
         b.exchangeHashUnverifiableReasons = ["noSideData": 2]
         a.exchangeHashUnverifiableReasons = ["noSideData": 1, "bookUntrusted": 1]
         var ab = a
@@ -287,6 +287,7 @@ private func openingBook(_ asset: String = yesAsset, timestampMs: Int64 = 1_790_
         #expect(ab == ba)
         #expect(ab.snapshots == 5 && ab.exchangeHashDiverged == 1)
         #expect(ab.firstDivergenceAssetID == "5" && ab.firstDivergenceTimestampMs == 400)
+        #expect(ab.firstDivergenceLine == 12)
         #expect(ab.exchangeHashUnverifiableReasons == ["noSideData": 3, "bookUntrusted": 1])
     }
 

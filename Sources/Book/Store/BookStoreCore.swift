@@ -26,6 +26,8 @@ struct BookStoreCore {
     /// Per asset, used only when verifying.
     var hashStates: [AssetHashState] = []
     var pendingHashCount = 0
+    /// Set by the caller before applying a message (e.g. its tape line); only recorded.
+    var currentInputLine = 0
     let hasher = ExchangeHasher()
 
     init(options: BookStore.Options) {

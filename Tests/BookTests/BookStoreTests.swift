@@ -162,6 +162,23 @@ private func openingBook(_ asset: String = yesAsset, timestampMs: Int64 = 1_790_
         #expect(summary.bidLevels == 4)
     }
 
+    /// PROTOCOL.md: three price_change generations in one stream [apply all alike].
+    @Test func allGenerationsApplyAlike() {
+        let mixed = BookStore()
+        let g3Only = BookStore()
+        apply(openingBook(), to: mixed)
+        apply(openingBook(), to: g3Only)
+        let steps: [(PriceChangeGeneration, Side, String, String)] = [
+            (.g1, .bid, "0.49", "5"), (.g2, .ask, "0.52", "0"), (.g3, .ask, "0.51", "2"), (.g2, .bid, "0.40", "0"),
+        ]
+        for (generation, side, price, size) in steps {
+            apply(Change(asset: yesAsset, side: side, price: price, size: size, generation: generation), to: mixed)
+            apply(Change(asset: yesAsset, side: side, price: price, size: size), to: g3Only)
+        }
+        #expect(mixed.summary(assetID: yesAsset, depth: 5) == g3Only.summary(assetID: yesAsset, depth: 5))
+        #expect(mixed.counters == g3Only.counters)
+    }
+
     @Test func staleRestSnapshotIsRejected() {
         let store = BookStore()
         apply(openingBook(timestampMs: 2_000), to: store)

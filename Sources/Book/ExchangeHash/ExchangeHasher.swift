@@ -170,6 +170,9 @@ public final class ExchangeHasher {
         return sha1(UnsafeRawBufferPointer(start: buffer, count: count))
     }
 
+    /// Heap bytes held: the render buffer plus OpenSSL's context and digest (approximate).
+    var heapBytes: Int { MemoryEstimate.mallocChunk(capacity) + 512 }
+
     private func ensureCapacity(_ needed: Int) {
         if needed <= capacity { return }
         buffer.deallocate()

@@ -387,6 +387,7 @@ struct BookStoreCore {
             total += MemoryEstimate.arrayBytes(capacity: market.assets.capacity, stride: 8)
         }
         total += assetTable.heapBytes + removedTable.heapBytes + marketTable.heapBytes
+        total += hasher.heapBytes
         return total
     }
 }

@@ -6,6 +6,7 @@ public enum ReplayCommands {
         [
             VerifyCommand.self,
             BenchParserCommand.self,
+            BenchBookCommand.self,
             TapeCommand.self,
             ServeCommand.self,
         ]

@@ -162,6 +162,23 @@ private func openingBook(_ asset: String = yesAsset, timestampMs: Int64 = 1_790_
         #expect(summary.bidLevels == 4)
     }
 
+    /// PROTOCOL.md: three price_change generations in one stream [apply all alike].
+    @Test func allGenerationsApplyAlike() {
+        let mixed = BookStore()
+        let g3Only = BookStore()
+        apply(openingBook(), to: mixed)
+        apply(openingBook(), to: g3Only)
+        let steps: [(PriceChangeGeneration, Side, String, String)] = [
+            (.g1, .bid, "0.49", "5"), (.g2, .ask, "0.52", "0"), (.g3, .ask, "0.51", "2"), (.g2, .bid, "0.40", "0"),
+        ]
+        for (generation, side, price, size) in steps {
+            apply(Change(asset: yesAsset, side: side, price: price, size: size, generation: generation), to: mixed)
+            apply(Change(asset: yesAsset, side: side, price: price, size: size), to: g3Only)
+        }
+        #expect(mixed.summary(assetID: yesAsset, depth: 5) == g3Only.summary(assetID: yesAsset, depth: 5))
+        #expect(mixed.counters == g3Only.counters)
+    }
+
     @Test func staleRestSnapshotIsRejected() {
         let store = BookStore()
         apply(openingBook(timestampMs: 2_000), to: store)
@@ -273,11 +290,11 @@ private func openingBook(_ asset: String = yesAsset, timestampMs: Int64 = 1_790_
     @Test func countersMergeAndKeepTheEarliestDivergence() {
         var a = BookCounters()
         a.snapshots = 2
-        a.noteDivergence(assetID: "7", timestampMs: 500)
+        a.noteDivergence(assetID: "7", timestampMs: 500, line: 90)
         var b = BookCounters()
         b.snapshots = 3
         b.exchangeHashDiverged = 1
-        b.noteDivergence(assetID: "5", timestampMs: 400)
+        b.noteDivergence(assetID: "5", timestampMs: 400, line: 12)
         b.exchangeHashUnverifiableReasons = ["noSideData": 2]
         a.exchangeHashUnverifiableReasons = ["noSideData": 1, "bookUntrusted": 1]
         var ab = a
@@ -287,6 +304,7 @@ private func openingBook(_ asset: String = yesAsset, timestampMs: Int64 = 1_790_
         #expect(ab == ba)
         #expect(ab.snapshots == 5 && ab.exchangeHashDiverged == 1)
         #expect(ab.firstDivergenceAssetID == "5" && ab.firstDivergenceTimestampMs == 400)
+        #expect(ab.firstDivergenceLine == 12)
         #expect(ab.exchangeHashUnverifiableReasons == ["noSideData": 3, "bookUntrusted": 1])
     }
 
@@ -309,5 +327,58 @@ private func openingBook(_ asset: String = yesAsset, timestampMs: Int64 = 1_790_
         #expect(store.bookCount == 3_000)
         #expect(store.summary(assetID: ids[0], depth: 0)?.bestBid == "0.4")
         #expect(store.summary(assetID: ids[1], depth: 0)?.bestBid == "0.5")
+    }
+}
+
+@Suite struct BookStoreFeedSinkTests {
+    @Test func sinkRoutesEveryEventKindToTheStore() {
+        let store = BookStore()
+        var sink = BookStoreFeedSink(store: store)
+        var asset = Array(yesAsset.utf8)
+        var market = Array(marketA.utf8)
+        let bids = levels([("0.40", "1")])
+        let asks = levels([("0.60", "1")])
+        asset.withUnsafeMutableBytes { a in
+            market.withUnsafeMutableBytes { m in
+                let assetID = UnsafeRawBufferPointer(a)
+                let marketID = UnsafeRawBufferPointer(m)
+                bids.withUnsafeBufferPointer { b in
+                    asks.withUnsafeBufferPointer { s in
+                        sink.onBook(
+                            BookEvent(
+                                assetID: assetID, market: marketID, timestampMs: 1, hash: nil, bids: b, asks: s,
+                                tickSize: dec("0.01"), lastTradePrice: nil, hadEventType: true, objectOffset: 0,
+                                objectLength: 0))
+                    }
+                }
+                sink.onPriceChange(
+                    PriceChangeEvent(
+                        assetID: assetID, market: marketID, timestampMs: 2, price: dec("0.41"), size: dec("3"),
+                        side: .bid, hash: nil, bestBid: dec("0.41"), bestAsk: dec("0.60"), generation: .g3,
+                        indexInMessage: 0, countInMessage: 1))
+                sink.onLastTrade(
+                    LastTradeEvent(
+                        assetID: assetID, market: marketID, timestampMs: 3, price: dec("0.41"), size: dec("1"),
+                        side: .bid))
+                sink.onTickSizeChange(
+                    TickSizeChangeEvent(
+                        assetID: assetID, market: marketID, timestampMs: 4, oldTickSize: dec("0.01"),
+                        newTickSize: dec("0.001")))
+                sink.onBestBidAsk(
+                    BestBidAskEvent(
+                        assetID: assetID, market: marketID, timestampMs: 5, bestBid: dec("0.41"), bestAsk: dec("0.6"),
+                        spread: nil))
+                sink.onOther(
+                    OtherEvent(kind: .unknown, eventType: marketID, assetID: assetID, market: marketID, timestampMs: 6))
+            }
+        }
+        sink.onControl(.pong)
+        sink.onError(FeedError(kind: .malformedJSON, offset: 7, expected: "a value"))
+        let c = store.counters
+        #expect(c.snapshots == 1 && c.priceChanges == 1 && c.lastTrades == 1 && c.tickSizeChanges == 1)
+        #expect(c.topOfBookChecks == 1 && c.topOfBookMismatches == 0)
+        #expect(c.bestBidAskChecks == 1 && c.bestBidAskMismatches == 0)
+        #expect(sink.otherEvents == 1 && sink.unknownEventTypes == 1 && sink.controlFrames == 1)
+        #expect(sink.parseErrors == 1 && sink.firstParseError?.offset == 7)
     }
 }

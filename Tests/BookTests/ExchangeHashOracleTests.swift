@@ -276,11 +276,14 @@ private func checkInvariant(_ c: BookCounters) {
         let missed: (Side, String, String) = (.ask, "0.51", "4")  // never delivered to the store
         let c1: (Side, String, String) = (.bid, "0.46", "1")
         let c2: (Side, String, String) = (.bid, "0.44", "2")
+        store.currentInputLine = 41
         change(c1.0, c1.1, c1.2, ts: 2_000, hash: expected(after: [missed, c1], timestampMs: 2_000))
+        store.currentInputLine = 42
         change(c2.0, c2.1, c2.2, ts: 2_100, hash: expected(after: [missed, c1, c2], timestampMs: 2_100))
         let c = store.counters
         #expect(c.exchangeHashDiverged == 1 && c.exchangeHashPending == 1)
         #expect(c.firstDivergenceAssetID == yesAsset && c.firstDivergenceTimestampMs == 2_000)
+        #expect(c.firstDivergenceLine == 41, "the line of the event whose hash diverged")
         checkInvariant(c)
         // A fresh snapshot heals the book; the open mismatch is closed as superseded.
         var healed = BookMessage(asset: yesAsset, timestampMs: 3_000, bids: [], asks: [], lastTradePrice: "0.500")
@@ -290,6 +293,15 @@ private func checkInvariant(_ c: BookCounters) {
         #expect(store.counters.exchangeHashUnverifiable == 1)
         #expect(store.counters.exchangeHashUnverifiableReasons == ["supersededBySnapshot": 1])
         checkInvariant(store.counters)
+    }
+
+    @Test func removingAnAssetClosesItsPendingMismatch() {
+        change(.bid, "0.46", "1", ts: 2_000, hash: hashValue(String(repeating: "2", count: 40)))
+        #expect(store.counters.exchangeHashPending == 1)
+        store.remove(assetID: yesAsset)
+        let c = store.counters
+        #expect(c.exchangeHashPending == 0 && c.exchangeHashUnverifiableReasons == ["assetRemoved": 1])
+        checkInvariant(c)
     }
 
     /// A hash that already includes the next change verifies late when that change arrives.

@@ -60,6 +60,44 @@ public enum BookBenchmark {
         return lines.joined(separator: "\n") + "\n"
     }
 
+    /// For counting allocations with an external tool (valgrind's "total heap usage"): builds
+    /// 100 books, then applies the same 100,000 price changes `passes` times and hashes one
+    /// book 10,000 times per pass. Comparing runs with different `passes` isolates what the
+    /// steady state allocates per change (the setup is the same in both runs).
+    public static func allocationProbe(passes: Int) -> String {
+        let world = World(books: 100, depth: 50, changes: 100_000)
+        let store = world.loadedStore()
+        let hasher = ExchangeHasher()
+        let book = store.core.books[0]
+        var sink: UInt64 = 0
+        let empty = UnsafeRawBufferPointer(start: nil, count: 0)
+        for _ in 0..<passes {
+            for change in world.changes {
+                _ = world.assetBytes[Int(change.asset)].withUnsafeBytes { a in
+                    store.apply(
+                        PriceChangeEvent(
+                            assetID: a, market: empty, timestampMs: 2,
+                            price: ExactDecimal(units: change.price, digits: 3),
+                            size: ExactDecimal(units: change.size, digits: 2), side: change.side, hash: nil,
+                            bestBid: nil, bestAsk: nil, generation: .g3, indexInMessage: 0, countInMessage: 1))
+                }
+            }
+            world.assetBytes[0].withUnsafeBytes { a in
+                world.marketBytes[0].withUnsafeBytes { m in
+                    for i in 0..<10_000 {
+                        sink ^=
+                            hasher.hash(
+                                market: m, assetID: a, timestampMs: Int64(i), bids: book.bids, asks: book.asks,
+                                fields: World.hashFields
+                            ).high
+                    }
+                }
+            }
+        }
+        return
+            "passes \(passes): \(store.counters.priceChanges) changes applied, \(passes * 10_000) hashes (\(sink & 1))\n"
+    }
+
     static let repetitions = 5
     static let seed: UInt64 = 20_261_203
 

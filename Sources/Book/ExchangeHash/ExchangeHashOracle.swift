@@ -37,6 +37,8 @@ struct PendingHash {
     var bids: BookSide
     var asks: BookSide
     var tickSize: ExactDecimal?
+    /// `currentInputLine` when the event was applied (for the report).
+    var inputLine: Int
 }
 
 /// Per-asset oracle state.
@@ -199,11 +201,13 @@ extension BookStoreCore {
             } else {
                 finishPending(asset: asset, as: .diverged)
                 hashStates[asset].diverged = true
-                stored.noteDivergence(assetID: assetIDs[asset], timestampMs: pending.timestampMs)
+                stored.noteDivergence(
+                    assetID: assetIDs[asset], timestampMs: pending.timestampMs, line: pending.inputLine)
             }
         }
         hashStates[asset].pending = PendingHash(
-            hash: hash, timestampMs: timestampMs, kind: kind, bids: bids, asks: asks, tickSize: books[asset].tickSize)
+            hash: hash, timestampMs: timestampMs, kind: kind, bids: bids, asks: asks, tickSize: books[asset].tickSize,
+            inputLine: currentInputLine)
         pendingHashCount += 1
         hashStates[asset].status = .pending
     }
@@ -244,6 +248,10 @@ extension BookStoreCore {
             finishPending(asset: asset, as: late ? .verifiedLate : .unverifiable(.supersededBySnapshot))
         }
         hashStates[asset].diverged = false
+    }
+
+    mutating func assetRemoved(asset: Int) {
+        finishPending(asset: asset, as: .unverifiable(.assetRemoved))
     }
 
     mutating func bookInvalidated(asset: Int) {

@@ -170,11 +170,27 @@ public final class ExchangeHasher {
         return sha1(UnsafeRawBufferPointer(start: buffer, count: count))
     }
 
+    /// Heap bytes held: the render buffer plus OpenSSL's context and digest (approximate).
+    var heapBytes: Int { MemoryEstimate.mallocChunk(capacity) + 512 }
+
     private func ensureCapacity(_ needed: Int) {
         if needed <= capacity { return }
         buffer.deallocate()
         capacity = max(needed, capacity * 2)
         buffer = UnsafeMutableRawPointer.allocate(byteCount: capacity, alignment: 16)
+    }
+
+    /// Little-endian words of the fixed text around each level.
+    private static let priceOpen = word(#"{"price""#)
+    private static let sizeOpen = word(#"","size""#)
+    private static let colonQuote = UInt16(UInt8(ascii: ":")) | UInt16(UInt8(ascii: "\"")) << 8
+    private static let quoteClose = UInt16(UInt8(ascii: "\"")) | UInt16(UInt8(ascii: "}")) << 8
+
+    private static func word(_ eight: String) -> UInt64 {
+        precondition(eight.utf8.count == 8)
+        var value: UInt64 = 0
+        for (i, byte) in eight.utf8.enumerated() { value |= UInt64(byte) << (8 * UInt64(i)) }
+        return value
     }
 
     /// Writes the JSON into `buffer`; returns its length.
@@ -203,14 +219,24 @@ public final class ExchangeHasher {
             s.keys.withUnsafeBufferPointer { keys in
                 s.sizes.withUnsafeBufferPointer { sizes in
                     s.forms.withUnsafeBufferPointer { forms in
+                        // The fixed parts of a level are written as whole words (unaligned
+                        // stores), not byte copies: this loop is half the cost of a hash.
                         for i in 0..<keys.count {
-                            if i > 0 { raw(",") }
-                            raw("{\"price\":\"")
+                            if i > 0 {
+                                p.storeBytes(of: UInt8(ascii: ","), as: UInt8.self)
+                                p += 1
+                            }
+                            p.storeBytes(of: Self.priceOpen.littleEndian, as: UInt64.self)  // {"price"
+                            p.storeBytes(of: Self.colonQuote.littleEndian, toByteOffset: 8, as: UInt16.self)  // :"
+                            p += 10
                             let form = forms[i]
                             decimal(WrittenForm.unpack(units: s.price(forKey: keys[i]), form: form & 0xF))
-                            raw("\",\"size\":\"")
+                            p.storeBytes(of: Self.sizeOpen.littleEndian, as: UInt64.self)  // ","size"
+                            p.storeBytes(of: Self.colonQuote.littleEndian, toByteOffset: 8, as: UInt16.self)  // :"
+                            p += 10
                             decimal(WrittenForm.unpack(units: sizes[i], form: form >> 4))
-                            raw("\"}")
+                            p.storeBytes(of: Self.quoteClose.littleEndian, as: UInt16.self)  // "}
+                            p += 2
                         }
                     }
                 }

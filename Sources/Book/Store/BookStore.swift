@@ -33,6 +33,13 @@ public final class BookStore {
         core = BookStoreCore(options: options)
     }
 
+    /// The caller's position in its input (e.g. the tape line of the message being applied).
+    /// Only recorded: the first exchange-hash divergence reports it as `firstDivergenceLine`.
+    public var currentInputLine: Int {
+        get { core.currentInputLine }
+        set { core.currentInputLine = newValue }
+    }
+
     // MARK: - Applying events
 
     /// A `book` snapshot: replaces the asset's book (creating it if new). A book-shaped object

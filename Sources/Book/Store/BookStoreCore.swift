@@ -26,6 +26,8 @@ struct BookStoreCore {
     /// Per asset, used only when verifying.
     var hashStates: [AssetHashState] = []
     var pendingHashCount = 0
+    /// Set by the caller before applying a message (e.g. its tape line); only recorded.
+    var currentInputLine = 0
     let hasher = ExchangeHasher()
 
     init(options: BookStore.Options) {
@@ -72,7 +74,7 @@ struct BookStoreCore {
                 removedTable.insert(raw, value: removedCount)
                 removedCount += 1
             }
-            if hashStates[index].pending != nil { pendingHashCount -= 1 }
+            assetRemoved(asset: index)
             hashStates[index] = AssetHashState()
             let market = Int(assetMarket[index])
             if market >= 0 { markets[market].assets.removeAll { $0 == index } }
@@ -385,6 +387,7 @@ struct BookStoreCore {
             total += MemoryEstimate.arrayBytes(capacity: market.assets.capacity, stride: 8)
         }
         total += assetTable.heapBytes + removedTable.heapBytes + marketTable.heapBytes
+        total += hasher.heapBytes
         return total
     }
 }

@@ -27,6 +27,8 @@ public enum HashUnverifiableReason: String, Sendable, Codable, Equatable {
     case bookUntrusted
     /// A pending mismatch was overtaken by a new snapshot before it could be resolved.
     case supersededBySnapshot
+    /// A pending mismatch's asset was removed (unsubscribed) before it could be resolved.
+    case assetRemoved
 }
 
 /// The result of the last exchange-hash check of one book.
@@ -142,6 +144,8 @@ public struct BookCounters: Sendable, Codable, Equatable {
     /// The earliest divergence (by exchange timestamp, then asset id), if any.
     public var firstDivergenceAssetID: String?
     public var firstDivergenceTimestampMs: Int64?
+    /// The input line (`BookStore.currentInputLine` when the diverging event was applied).
+    public var firstDivergenceLine: Int?
 
     public init() {}
 
@@ -172,21 +176,22 @@ public struct BookCounters: Sendable, Codable, Equatable {
         lhs.exchangeHashUnverifiableReasons.merge(rhs.exchangeHashUnverifiableReasons, uniquingKeysWith: +)
         lhs.exchangeHashPending += rhs.exchangeHashPending
         lhs.sideDataRecovered += rhs.sideDataRecovered
-        lhs.noteDivergence(assetID: rhs.firstDivergenceAssetID, timestampMs: rhs.firstDivergenceTimestampMs)
+        lhs.noteDivergence(
+            assetID: rhs.firstDivergenceAssetID, timestampMs: rhs.firstDivergenceTimestampMs,
+            line: rhs.firstDivergenceLine)
     }
 
     /// Keeps the earliest divergence (ties broken by asset id, so merging order never matters).
-    mutating func noteDivergence(assetID: String?, timestampMs: Int64?) {
+    mutating func noteDivergence(assetID: String?, timestampMs: Int64?, line: Int?) {
         guard let assetID, let timestampMs else { return }
-        if let current = firstDivergenceTimestampMs, let currentAsset = firstDivergenceAssetID {
-            if (timestampMs, assetID) < (current, currentAsset) {
-                firstDivergenceAssetID = assetID
-                firstDivergenceTimestampMs = timestampMs
-            }
-        } else {
-            firstDivergenceAssetID = assetID
-            firstDivergenceTimestampMs = timestampMs
+        if let current = firstDivergenceTimestampMs, let currentAsset = firstDivergenceAssetID,
+            (current, currentAsset) <= (timestampMs, assetID)
+        {
+            return
         }
+        firstDivergenceAssetID = assetID
+        firstDivergenceTimestampMs = timestampMs
+        firstDivergenceLine = line
     }
 }
 

@@ -129,12 +129,6 @@ struct ByteInternTable {
         return removed
     }
 
-    /// The key bytes of `value`, copied out.
-    func keyBytes(_ value: Int) -> ArraySlice<UInt8> {
-        let offset = Int(keyOffsets[value])
-        return arena[offset..<offset + Int(keyLengths[value])]
-    }
-
     /// Calls `body` with the key bytes of `value` (no copy).
     func withKey<R>(_ value: Int, _ body: (UnsafeRawBufferPointer) -> R) -> R {
         let offset = Int(keyOffsets[value])

@@ -509,12 +509,12 @@ final class ServePlayer: @unchecked Sendable {
         lastClock = clockBase
     }
 
-    /// Applies the tape's opening `book` frames (its recorded initial dump) without sending
-    /// them: they are the book state the first dump is built from.
+    /// Applies the tape's opening `book` frames (its recorded initial dump) and any `slice`
+    /// warm-up frames without sending them: they are the book state the first dump is built from.
     private func absorbOpening() {
         guard !absorbedOpening else { return }
         absorbedOpening = true
-        while cursor < tape.frames.count, tape.frames[cursor].layout.isBooksOnly {
+        while cursor < tape.frames.count, tape.frames[cursor].layout.isBooksOnly || tape.frames[cursor].warmup {
             books.apply(tape.frames[cursor].bytes)
             cursor += 1
         }
@@ -571,6 +571,12 @@ final class ServePlayer: @unchecked Sendable {
                 continue
             }
             let frame = tape.frames[cursor]
+            if frame.warmup {
+                books.apply(frame.bytes)
+                cursor += 1
+                rebase()
+                continue
+            }
             if case .factor(let factor) = options.speed {
                 if frame.clockNs < lastClock {
                     // A clock that went backwards (a new segment or connection): no wait.

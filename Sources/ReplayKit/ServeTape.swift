@@ -10,6 +10,9 @@ struct ServeTapeFrame: Sendable {
     var clockNs: Int64
     /// Line number in the tape file (1-based, the header is line 1), for `--drop-at` and logs.
     var line: Int
+    /// Kept by `replay tape slice` from before its window only to rebuild book state:
+    /// applied to the books, never sent.
+    var warmup: Bool
     var layout: ServeFrameLayout
 }
 
@@ -44,7 +47,7 @@ public final class ServeTape: Sendable {
             frames.append(
                 ServeTapeFrame(
                     bytes: Array(frame.bytes), clockNs: frame.monoNs != 0 ? frame.monoNs : frame.recvWallNs,
-                    line: reader.currentLineNumber, layout: layout))
+                    line: reader.currentLineNumber, warmup: frame.warmup, layout: layout))
         }
         self.frames = frames
         self.sideData = reader.header?.sideData ?? [:]

@@ -415,6 +415,60 @@ struct ServeTests {
         }
     }
 
+    @Test func slicedTapeStartsFromItsWarmUpBooks() throws {
+        // `replay tape slice --from` keeps the frames before the window as warm-up: they are
+        // applied to the books (so the dump is the book at the window's start) but never sent.
+        let from: Int64 = 1_790_267_400_000  // ms, about 21 s into the tape
+        let directory = FileManager.default.temporaryDirectory
+            .appendingPathComponent("polytape-serve-slice-\(getpid())-\(UInt32.random(in: 0...UInt32.max))")
+        try FileManager.default.createDirectory(at: directory, withIntermediateDirectories: true)
+        defer { try? FileManager.default.removeItem(at: directory) }
+        let slice = directory.appendingPathComponent("window.ndjson.zst").path
+        let cutter = try ChildProcess(
+            executable: Repo.executable("replay"),
+            arguments: ["tape", "slice", F.tapePath, "--from", String(from), "-o", slice])
+        try #require(cutter.waitForExit(timeout: .seconds(30)) == 0)
+
+        var before: [[UInt8]] = []
+        var window: [[UInt8]] = []
+        try TapeReader(paths: [F.tapePath]).forEachFrame { frame in
+            if frame.recvWallNs < from * 1_000_000 {
+                before.append(Array(frame.bytes))
+            } else {
+                window.append(Array(frame.bytes))
+            }
+        }
+        let lastHashBefore = before.flatMap(normalizedEvents).compactMap { event -> ExchangeHash? in
+            switch event {
+            case .book(let book) where book.assetID == F.assetA: return book.hash
+            case .priceChange(let change) where change.assetID == F.assetA: return change.hash
+            default: return nil
+            }
+        }.last
+        let expected = window.map { normalizedEvents($0).filter { $0.assetID == F.assetA } }.filter { !$0.isEmpty }
+        #expect(!expected.isEmpty)
+
+        var options = ServeOptions()
+        options.speed = .max
+        let server = try ReplayServer(tape: try ServeTape(paths: [slice]), options: options)
+        server.start()
+        defer { server.stop() }
+        let client = try MarketClient(url: server.url)
+        try client.subscribe([F.assetA])
+        let message = try #require(try client.nextData())
+        let books = try #require(bookObjects(message))
+        guard case .book(let book) = normalizedEvents(books[0].1).first else {
+            Issue.record("not a book")
+            return
+        }
+        #expect(book.hash == lastHashBefore)
+        var received: [[OwnedEvent]] = []
+        while received.count < expected.count, let frame = try client.nextData() {
+            received.append(normalizedEvents(frame))
+        }
+        #expect(received == expected)
+    }
+
     @Test func speedParsing() {
         #expect(ServeSpeed("max") == .max)
         #expect(ServeSpeed("1x") == .factor(1))

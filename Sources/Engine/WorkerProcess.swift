@@ -1,13 +1,255 @@
 // Entry point of a worker process. The `replay` binary re-executes itself with the hidden
 // first argument `__worker`; main.swift hands control here before anything else runs.
+import CShim
+import Feed
+import Foundation
+import Glibc
 
 /// The worker process's main function (hidden `__worker` mode of the `replay` binary).
+///
+/// A worker maps its input ring (fd 3), sleeps on its wake-up eventfd (fd 4) when the ring is
+/// empty, frees space and wakes a blocked router through fd 5, answers queries and sends its
+/// final report on its reply pipe (fd 6), and sends heartbeats and periodic stats on the
+/// shared stats pipe (fd 7). It ignores SIGINT (the parent coordinates shutdown) and dies
+/// with its parent (PR_SET_PDEATHSIG).
 public enum WorkerProcess {
     /// The hidden first argument that selects worker mode.
     public static let modeArgument = "__worker"
 
-    /// Runs a worker until it is told to stop; returns the process exit status.
+    struct Options {
+        var index = 0
+        var parent: Int32 = 0
+        var ringCapacity = 0
+        var heartbeatMs = 5000
+        var statsMs = 30000
+        var verifyExchangeHash = true
+
+        init(_ arguments: [String]) throws(EngineError) {
+            var iterator = arguments.makeIterator()
+            while let name = iterator.next() {
+                guard let value = iterator.next(), let number = Int(value) else {
+                    throw .invalidConfiguration("worker argument \(name) needs a number")
+                }
+                switch name {
+                case "--index": index = number
+                case "--parent": parent = Int32(number)
+                case "--ring-capacity": ringCapacity = number
+                case "--heartbeat-ms": heartbeatMs = max(1, number)
+                case "--stats-ms": statsMs = max(1, number)
+                case "--verify-hash": verifyExchangeHash = number != 0
+                default: throw .invalidConfiguration("unknown worker argument \(name)")
+                }
+            }
+        }
+    }
+
+    /// Runs a worker until it is told to stop; returns the process exit status
+    /// (0 after a drained stop; 64 bad arguments; 70 setup failure or orphaned at birth).
     public static func main(arguments: [String]) -> Int32 {
-        1  // replaced by the real worker loop
+        _ = cshim_ignore_signal(SIGINT)
+        _ = cshim_ignore_signal(SIGPIPE)
+        _ = cshim_set_parent_death_signal(SIGKILL)
+        let options: Options
+        do { options = try Options(arguments) } catch { return 64 }
+        // The parent may have died before PR_SET_PDEATHSIG took effect.
+        if options.parent != 0 && getppid() != options.parent { return 70 }
+        let ring: SharedRing
+        do { ring = try SharedRing(fd: 3, capacity: options.ringCapacity) } catch { return 70 }
+        Glibc.close(3)
+        var loop = WorkerLoop(
+            core: WorkerCore(index: options.index, verifyExchangeHash: options.verifyExchangeHash),
+            consumer: RingConsumer(ring: ring, dataWakeFD: 4, spaceWakeFD: 5), replyFD: 6, statsFD: 7,
+            heartbeatNanos: UInt64(options.heartbeatMs) * 1_000_000, statsNanos: UInt64(options.statsMs) * 1_000_000)
+        return loop.run()
+    }
+}
+
+/// What the worker loop does after one record.
+enum WorkerAction {
+    case proceed
+    case reply([UInt8])
+    case stop
+    case hang(ignoreTerm: Bool)
+}
+
+/// A worker's state and message handling, independent of processes and rings so it can be
+/// tested in-process: applies data records to the BookStore and keeps stats and latency.
+struct WorkerCore {
+    let index: Int
+    var store: BookStore
+    var stats = WorkerStats()
+    var latency = LatencyHistogram()
+
+    init(index: Int, verifyExchangeHash: Bool) {
+        self.index = index
+        store = BookStore(options: BookStore.Options(verifyExchangeHash: verifyExchangeHash))
+    }
+
+    /// Handles one record; `startNanos` is when handling began (for processing time).
+    @inline(__always)
+    mutating func handle(_ record: DecodedRecord, enqueueNanos: UInt64, startNanos: UInt64) -> WorkerAction {
+        switch record {
+        case .book(let event):
+            store.apply(event)
+            stats.snapshotsReceived += 1
+            stats.updatesApplied += 1
+        case .priceChange(let event):
+            store.apply(event)
+            stats.priceChanges += 1
+            stats.updatesApplied += 1
+        case .lastTrade(let event):
+            store.apply(event)
+            stats.lastTrades += 1
+        case .tickSizeChange(let event):
+            store.apply(event)
+            stats.tickSizeChanges += 1
+            stats.updatesApplied += 1
+        case .bestBidAsk(let event):
+            store.apply(event)
+            stats.bestBidAsks += 1
+        case .other:
+            stats.otherEvents += 1
+        case .sideData(let assetID, let json):
+            stats.controlMessages += 1
+            if let data = try? JSONDecoder().decode(MarketSideData.self, from: Data(json)) {
+                store.setSideData(data, forAsset: String(decoding: assetID, as: UTF8.self))
+            }
+            return .proceed
+        case .invalidate(let assetIDs):
+            stats.controlMessages += 1
+            store.invalidate(assetIDs: assetIDs)
+            return .proceed
+        case .query(let requestID, let assetID, let depth):
+            stats.controlMessages += 1
+            let summary = store.summary(assetID: String(decoding: assetID, as: UTF8.self), depth: depth)
+            let payload = (try? JSONEncoder().encode(QueryAnswer(requestID: requestID, summary: summary))) ?? Data()
+            return .reply(Framing.replyFrame(.queryAnswer, [UInt8](payload)))
+        case .stop:
+            return .stop
+        case .testHang(let ignoreTerm):
+            return .hang(ignoreTerm: ignoreTerm)
+        case .unknown:
+            stats.controlMessages += 1
+            return .proceed
+        }
+        let end = cshim_monotonic_ns()
+        stats.messagesProcessed += 1
+        stats.processingTimeNanos &+= end &- startNanos
+        stats.lastMessageMonotonicNanos = end
+        latency.record(end &- enqueueNanos)
+        return .proceed
+    }
+
+    /// Refreshes book count and memory (the heartbeat's job).
+    mutating func refreshGauges() {
+        stats.bookCount = store.bookCount
+        stats.memoryUsageBytes = store.memoryEstimate
+        stats.residentBytes = WorkerCore.residentBytes()
+    }
+
+    func finalReport() -> FinalReport {
+        FinalReport(stats: stats, counters: store.counters, latency: latency, books: store.summaries())
+    }
+
+    /// RSS from /proc/self/statm (second field, in pages).
+    static func residentBytes() -> Int {
+        guard let text = try? String(contentsOfFile: "/proc/self/statm", encoding: .utf8) else { return 0 }
+        let fields = text.split(separator: " ")
+        guard fields.count > 1, let pages = Int(fields[1]) else { return 0 }
+        return pages * Int(sysconf(Int32(_SC_PAGESIZE)))
+    }
+}
+
+/// The worker's main loop: drain the ring, apply, release space in batches, sleep when empty,
+/// and send heartbeats/stats on time.
+struct WorkerLoop {
+    var core: WorkerCore
+    var consumer: RingConsumer
+    let replyFD: Int32
+    let statsFD: Int32
+    let heartbeatNanos: UInt64
+    let statsNanos: UInt64
+
+    /// Records between tail publications while draining (frees space for the router early).
+    static let releaseEvery = 64
+
+    init(
+        core: WorkerCore, consumer: RingConsumer, replyFD: Int32, statsFD: Int32, heartbeatNanos: UInt64,
+        statsNanos: UInt64
+    ) {
+        self.core = core
+        self.consumer = consumer
+        self.replyFD = replyFD
+        self.statsFD = statsFD
+        self.heartbeatNanos = heartbeatNanos
+        self.statsNanos = statsNanos
+    }
+
+    mutating func run() -> Int32 {
+        var now = cshim_monotonic_ns()
+        var nextHeartbeat = now + heartbeatNanos
+        var nextStats = now + statsNanos
+        while true {
+            if consumer.refresh() {
+                var handled = 0
+                while let record = consumer.next() {
+                    let (header, decoded) = RecordCodec.decode(at: record)
+                    let action = core.handle(
+                        decoded, enqueueNanos: header.enqueueNanos, startNanos: cshim_monotonic_ns())
+                    consumer.advance(Int(header.length))
+                    handled += 1
+                    if handled % WorkerLoop.releaseEvery == 0 { consumer.release() }
+                    switch action {
+                    case .proceed:
+                        continue
+                    case .reply(let frame):
+                        frame.withUnsafeBytes { _ = SystemCalls.writeAll(replyFD, $0) }
+                    case .stop:
+                        consumer.release()
+                        return finish()
+                    case .hang(let ignoreTerm):
+                        consumer.release()
+                        if ignoreTerm { _ = cshim_ignore_signal(SIGTERM) }
+                        while true { pause() }
+                    }
+                }
+                consumer.release()
+            }
+            now = cshim_monotonic_ns()
+            if now >= nextHeartbeat {
+                core.refreshGauges()
+                send(.heartbeat)
+                nextHeartbeat = now + heartbeatNanos
+            }
+            if now >= nextStats {
+                core.refreshGauges()
+                send(.stats)
+                nextStats = now + statsNanos
+            }
+            if !consumer.refresh() {
+                let wait = min(nextHeartbeat, nextStats) &- now
+                consumer.sleep(timeoutMs: Int32(min(wait / 1_000_000 + 1, 1000)))
+            }
+        }
+    }
+
+    /// Best effort: a full stats pipe drops the report (the final one also goes on the reply pipe).
+    func send(_ kind: StatsMessage.Kind) {
+        guard let payload = try? JSONEncoder().encode(StatsMessage(worker: core.index, kind: kind, stats: core.stats)),
+            let frame = Framing.statsFrame([UInt8](payload))
+        else { return }
+        frame.withUnsafeBytes { bytes in
+            while Glibc.write(statsFD, bytes.baseAddress, bytes.count) < 0 && errno == EINTR {}
+        }
+    }
+
+    mutating func finish() -> Int32 {
+        core.refreshGauges()
+        let report = core.finalReport()
+        let payload = (try? JSONEncoder().encode(report)) ?? Data()
+        let frame = Framing.replyFrame(.finalReport, [UInt8](payload))
+        let delivered = frame.withUnsafeBytes { SystemCalls.writeAll(replyFD, $0) }
+        send(.final)
+        return delivered ? 0 : 74
     }
 }

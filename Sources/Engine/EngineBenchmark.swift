@@ -1,0 +1,117 @@
+// Router + worker processes on a synthetic in-memory stream (no tape, no decompression): the
+// engine's own throughput and router → worker latency. Wired as `replay bench-engine`.
+import CShim
+import Feed
+public import Foundation
+
+/// A seeded synthetic feed: one book per asset (20 levels a side), then price changes at
+/// random levels near the top. Deterministic for a seed, so results can be compared.
+struct SyntheticFeed {
+    let assetIDs: [[UInt8]]
+    private var state: UInt64
+    private var bids: [PriceLevel] = []
+    private var asks: [PriceLevel] = []
+    let market = Array("0x5f65177b394277fd294cd75650044e32ba009a95022d88a0c1d565897d72f8f1".utf8)
+
+    init(assets: Int, seed: UInt64) {
+        state = seed
+        assetIDs = (0..<assets).map { index in
+            // 77-digit ids like the exchange's token ids.
+            var digits = String(UInt64(index) &* 0x9E37_79B9_7F4A_7C15 % 1_000_000_000_000)
+            while digits.count < 77 { digits += String(UInt64(digits.count * 7919 + index) % 10) }
+            return Array(digits.utf8)
+        }
+    }
+
+    mutating func random() -> UInt64 {
+        state &+= 0x9E37_79B9_7F4A_7C15
+        var z = state
+        z = (z ^ (z >> 30)) &* 0xBF58_476D_1CE4_E5B9
+        z = (z ^ (z >> 27)) &* 0x94D0_49BB_1331_11EB
+        return z ^ (z >> 31)
+    }
+
+    /// Emits one book per asset into `sink`.
+    mutating func emitBooks<Sink: FeedSink>(into sink: inout Sink) {
+        for asset in assetIDs {
+            bids.removeAll(keepingCapacity: true)
+            asks.removeAll(keepingCapacity: true)
+            for step in 0..<20 {
+                let size = Int64(random() % 10_000 + 1) * 1_000_000
+                bids.append(
+                    PriceLevel(
+                        price: ExactDecimal(units: Int64(30 + step) * 10_000, digits: 2),
+                        size: ExactDecimal(units: size, digits: 0)))
+                asks.append(
+                    PriceLevel(
+                        price: ExactDecimal(units: Int64(70 - step) * 10_000, digits: 2),
+                        size: ExactDecimal(units: size, digits: 0)))
+            }
+            asset.withUnsafeBytes { assetBytes in
+                market.withUnsafeBytes { marketBytes in
+                    bids.withUnsafeBufferPointer { bidLevels in
+                        asks.withUnsafeBufferPointer { askLevels in
+                            sink.onBook(
+                                BookEvent(
+                                    assetID: assetBytes, market: marketBytes, timestampMs: 1_700_000_000_000, hash: nil,
+                                    bids: bidLevels, asks: askLevels, tickSize: ExactDecimal(units: 10_000, digits: 2),
+                                    lastTradePrice: nil, hadEventType: true, objectOffset: 0, objectLength: 0))
+                        }
+                    }
+                }
+            }
+        }
+    }
+
+    /// Emits `count` price changes (size 0 removes a level one time in eight).
+    mutating func emitChanges<Sink: FeedSink>(_ count: Int, into sink: inout Sink) {
+        for sequence in 0..<count {
+            let r = random()
+            let asset = assetIDs[Int(r % UInt64(assetIDs.count))]
+            let side: Side = (r >> 20) & 1 == 0 ? .bid : .ask
+            let cents = side == .bid ? Int64(40 + (r >> 24) % 10) : Int64(51 + (r >> 24) % 10)
+            let size: Int64 = (r >> 32) % 8 == 0 ? 0 : Int64((r >> 36) % 5000 + 1) * 1_000_000
+            asset.withUnsafeBytes { assetBytes in
+                market.withUnsafeBytes { marketBytes in
+                    sink.onPriceChange(
+                        PriceChangeEvent(
+                            assetID: assetBytes, market: marketBytes, timestampMs: 1_700_000_000_000 + Int64(sequence),
+                            price: ExactDecimal(units: cents * 10_000, digits: 2),
+                            size: ExactDecimal(units: size, digits: 0),
+                            side: side, hash: nil, bestBid: nil, bestAsk: nil, generation: .g3, indexInMessage: 0,
+                            countInMessage: 1))
+                }
+            }
+        }
+    }
+}
+
+/// The engine benchmark: router + N worker processes applying a synthetic stream.
+public enum EngineBenchmark {
+    /// Runs `messages` price changes over 1,000 assets through `workers` worker processes
+    /// (the worker executable defaults to this process's own) and returns a one-line report:
+    /// messages/s, and router → worker latency p50/p99/p99.9/max.
+    public static func run(workers: Int, messages: Int, executable: URL? = nil) throws -> String {
+        let manager = try WorkerManager(
+            workerCount: workers, configuration: .init(executable: executable, verifyExchangeHash: false))
+        try manager.start()
+        var router = try Router(channels: manager.inputChannels)
+        var feed = SyntheticFeed(assets: 1000, seed: 42)
+        let begin = cshim_monotonic_ns()
+        feed.emitBooks(into: &router)
+        feed.emitChanges(messages, into: &router)
+        try router.flush()
+        var result = try manager.stop(timeout: .seconds(60))
+        let elapsed = Double(cshim_monotonic_ns() - begin) / 1e9
+        result.router = router.stats
+        let total = result.totalStats
+        let latency = result.totalLatency
+        func micros(_ nanos: UInt64) -> String { String(format: "%.1f", Double(nanos) / 1000) }
+        let rate = Double(total.messagesProcessed) / elapsed
+        return "workers=\(workers) messages=\(total.messagesProcessed) seconds=\(String(format: "%.3f", elapsed)) "
+            + "rate=\(String(format: "%.0f", rate))/s "
+            + "latency_us p50=\(micros(latency.p50)) p99=\(micros(latency.p99)) p99.9=\(micros(latency.p999)) "
+            + "max=\(micros(latency.max)) router_blocked_ms=\(String(format: "%.1f", Double(router.stats.blockedNanos) / 1e6)) "
+            + "drained=\(result.allDrained)"
+    }
+}

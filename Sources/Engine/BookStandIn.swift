@@ -21,49 +21,54 @@ public struct BookSummary: Sendable, Codable, Equatable {
     public var askLevels: Int
 }
 
+enum ApplyResult { case applied, noBook }
+
 public struct MarketSideData: Sendable, Codable, Equatable {
-    public var market: String
-    public var minOrderSize: String
-    public var negRisk: Bool
-    public init(market: String, minOrderSize: String, negRisk: Bool) {
+    public var market: String?
+    public var minOrderSize: String?
+    public var negRisk: Bool?
+    public init(market: String? = nil, minOrderSize: String? = nil, negRisk: Bool? = nil) {
         self.market = market
         self.minOrderSize = minOrderSize
         self.negRisk = negRisk
     }
 }
 
-struct BookStore {
+final class BookStore {
     struct Options { var verifyExchangeHash: Bool }
     var books: [String: (bids: [Int64: Int64], asks: [Int64: Int64])] = [:]
     var counters = BookCounters()
     var sideData: [String: MarketSideData] = [:]
     init() {}
     init(options: Options) {}
+
     static func key(_ bytes: UnsafeRawBufferPointer) -> String { String(decoding: bytes, as: UTF8.self) }
-    mutating func apply(_ e: BookEvent) {
+    @discardableResult func apply(_ e: BookEvent) -> ApplyResult {
         var bids: [Int64: Int64] = [:]
         var asks: [Int64: Int64] = [:]
         for level in e.bids where level.size.units > 0 { bids[level.price.units] = level.size.units }
         for level in e.asks where level.size.units > 0 { asks[level.price.units] = level.size.units }
         books[Self.key(e.assetID)] = (bids, asks)
         counters.snapshots += 1
+        return .applied
     }
-    mutating func apply(_ e: PriceChangeEvent) {
+    @discardableResult func apply(_ e: PriceChangeEvent) -> ApplyResult {
         let key = Self.key(e.assetID)
         guard var book = books[key] else {
             counters.changesWithoutBook += 1
-            return
+            return .noBook
         }
         let size: Int64? = e.size.units == 0 ? nil : e.size.units
         if e.side == .bid { book.bids[e.price.units] = size } else { book.asks[e.price.units] = size }
         books[key] = book
         counters.changes += 1
+        return .applied
     }
-    mutating func apply(_ e: LastTradeEvent) {}
-    mutating func apply(_ e: TickSizeChangeEvent) {}
-    mutating func apply(_ e: BestBidAskEvent) {}
-    mutating func invalidate(assetIDs: [String]) { for id in assetIDs { books[id] = nil } }
-    mutating func setSideData(_ data: MarketSideData, forAsset asset: String) { sideData[asset] = data }
+    @discardableResult func apply(_ e: LastTradeEvent) -> ApplyResult { .applied }
+    @discardableResult func apply(_ e: TickSizeChangeEvent) -> ApplyResult { .applied }
+    @discardableResult func apply(_ e: BestBidAskEvent) -> ApplyResult { .applied }
+    func invalidate(assetIDs: [String]) { for id in assetIDs { books[id] = nil } }
+    func setSideData(_ data: MarketSideData, forAsset asset: String) { sideData[asset] = data }
     var bookCount: Int { books.count }
     var memoryEstimate: Int { books.values.reduce(0) { $0 + 64 + 16 * ($1.bids.count + $1.asks.count) } }
     func summaries() -> [BookSummary] {

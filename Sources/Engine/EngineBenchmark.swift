@@ -3,6 +3,7 @@
 import CShim
 import Feed
 public import Foundation
+import Glibc
 
 /// A seeded synthetic feed: one book per asset (20 levels a side), then price changes at
 /// random levels near the top. Deterministic for a seed, so results can be compared.
@@ -91,15 +92,34 @@ public enum EngineBenchmark {
     /// Runs `messages` price changes over 1,000 assets through `workers` worker processes
     /// (the worker executable defaults to this process's own) and returns a one-line report:
     /// messages/s, and router → worker latency p50/p99/p99.9/max.
-    public static func run(workers: Int, messages: Int, executable: URL? = nil) throws -> String {
+    ///
+    /// - Parameter ratePerSecond: nil for maximum speed (latency then measures queueing in
+    ///   full rings); otherwise frames of 10 changes are paced to this rate and flushed one by
+    ///   one, as a 1× replay does, so latency measures the IPC path itself.
+    public static func run(
+        workers: Int, messages: Int, ratePerSecond: Int? = nil, executable: URL? = nil
+    ) throws -> String {
         let manager = try WorkerManager(
             workerCount: workers, configuration: .init(executable: executable, verifyExchangeHash: false))
         try manager.start()
         var router = try Router(channels: manager.inputChannels)
         var feed = SyntheticFeed(assets: 1000, seed: 42)
-        let begin = cshim_monotonic_ns()
         feed.emitBooks(into: &router)
-        feed.emitChanges(messages, into: &router)
+        try router.flush()
+        let begin = cshim_monotonic_ns()
+        if let ratePerSecond, ratePerSecond > 0 {
+            let frame = 10
+            let interval = UInt64(frame) * 1_000_000_000 / UInt64(ratePerSecond)
+            var due = begin
+            for _ in 0..<(messages / frame) {
+                sleepUntil(monotonicNanos: due)
+                feed.emitChanges(frame, into: &router)
+                try router.flush()
+                due += interval
+            }
+        } else {
+            feed.emitChanges(messages, into: &router)
+        }
         try router.flush()
         var result = try manager.stop(timeout: .seconds(60))
         let elapsed = Double(cshim_monotonic_ns() - begin) / 1e9
@@ -108,10 +128,17 @@ public enum EngineBenchmark {
         let latency = result.totalLatency
         func micros(_ nanos: UInt64) -> String { String(format: "%.1f", Double(nanos) / 1000) }
         let rate = Double(total.messagesProcessed) / elapsed
-        return "workers=\(workers) messages=\(total.messagesProcessed) seconds=\(String(format: "%.3f", elapsed)) "
+        let mode = ratePerSecond.map { "paced=\($0)/s" } ?? "max-speed"
+        return
+            "workers=\(workers) \(mode) messages=\(total.messagesProcessed) seconds=\(String(format: "%.3f", elapsed)) "
             + "rate=\(String(format: "%.0f", rate))/s "
             + "latency_us p50=\(micros(latency.p50)) p99=\(micros(latency.p99)) p99.9=\(micros(latency.p999)) "
             + "max=\(micros(latency.max)) router_blocked_ms=\(String(format: "%.1f", Double(router.stats.blockedNanos) / 1e6)) "
-            + "drained=\(result.allDrained)"
+            + "batches=\(router.stats.batches) drained=\(result.allDrained)"
+    }
+
+    static func sleepUntil(monotonicNanos due: UInt64) {
+        var spec = timespec(tv_sec: Int(due / 1_000_000_000), tv_nsec: Int(due % 1_000_000_000))
+        while clock_nanosleep(CLOCK_MONOTONIC, TIMER_ABSTIME, &spec, nil) == EINTR {}
     }
 }

@@ -76,7 +76,7 @@ enum WorkerAction {
 /// tested in-process: applies data records to the BookStore and keeps stats and latency.
 struct WorkerCore {
     let index: Int
-    var store: BookStore
+    let store: BookStore
     var stats = WorkerStats()
     var latency = LatencyHistogram()
 
@@ -90,20 +90,18 @@ struct WorkerCore {
     mutating func handle(_ record: DecodedRecord, enqueueNanos: UInt64, startNanos: UInt64) -> WorkerAction {
         switch record {
         case .book(let event):
-            store.apply(event)
+            if store.apply(event) == .applied { stats.updatesApplied += 1 }
             stats.snapshotsReceived += 1
-            stats.updatesApplied += 1
         case .priceChange(let event):
-            store.apply(event)
+            // Only changes that reach a book count as applied (not those before any snapshot).
+            if store.apply(event) == .applied { stats.updatesApplied += 1 }
             stats.priceChanges += 1
-            stats.updatesApplied += 1
         case .lastTrade(let event):
             store.apply(event)
             stats.lastTrades += 1
         case .tickSizeChange(let event):
-            store.apply(event)
+            if store.apply(event) == .applied { stats.updatesApplied += 1 }
             stats.tickSizeChanges += 1
-            stats.updatesApplied += 1
         case .bestBidAsk(let event):
             store.apply(event)
             stats.bestBidAsks += 1

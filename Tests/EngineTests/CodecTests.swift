@@ -237,6 +237,18 @@ func roundTrip<R>(size: Int, write: (UnsafeMutableRawPointer) -> Void, check: (R
         #expect(core.stats.residentBytes > 0)
     }
 
+    @Test func priceChangeBeforeAnyBookIsProcessedButNotApplied() {
+        var core = WorkerCore(index: 0, verifyExchangeHash: false)
+        withPriceChange(asset: "no-book-yet", cents: 49, size: 5, side: .bid) { e in
+            let size = RecordCodec.size(e)
+            _ = feed(&core, size: size) { RecordCodec.write(e, enqueueNanos: 1, to: $0, length: size) }
+        }
+        #expect(core.stats.messagesProcessed == 1)
+        #expect(core.stats.priceChanges == 1)
+        #expect(core.stats.updatesApplied == 0)
+        #expect(core.store.bookCount == 0)
+    }
+
     @Test func controlMessagesAreNotDataMessages() {
         var core = WorkerCore(index: 0, verifyExchangeHash: false)
         withBook(asset: "A", bids: [level(48, 10)], asks: []) { e in

@@ -1,6 +1,7 @@
 // Router + worker processes on a synthetic in-memory stream (no tape, no decompression): the
 // engine's own throughput and router → worker latency. Wired as `replay bench-engine`.
 import CShim
+import Dispatch
 import Feed
 public import Foundation
 import Glibc
@@ -140,5 +141,107 @@ public enum EngineBenchmark {
     static func sleepUntil(monotonicNanos due: UInt64) {
         var spec = timespec(tv_sec: Int(due / 1_000_000_000), tv_nsec: Int(due % 1_000_000_000))
         while clock_nanosleep(CLOCK_MONOTONIC, TIMER_ABSTIME, &spec, nil) == EINTR {}
+    }
+}
+
+extension EngineBenchmark {
+    /// The ring alone: a producer thread writes `messages` records of `recordSize` bytes in
+    /// batches of 128, a consumer thread reads them (same code paths and wake-up protocol as
+    /// router and worker; threads instead of processes share memory the same way).
+    public static func ringThroughput(messages: Int, recordSize: Int = 512, capacity: Int = 8 << 20) throws -> String {
+        let (ring, memfd) = try SharedRing.create(capacity: capacity, name: "polytape-ring-bench")
+        SystemCalls.close(memfd)
+        let dataFD = try SystemCalls.makeEventFD("ring benchmark")
+        let spaceFD = try SystemCalls.makeEventFD("ring benchmark")
+        defer {
+            SystemCalls.close(dataFD)
+            SystemCalls.close(spaceFD)
+        }
+        let size = RecordCodec.align8(recordSize)
+        let consumerDone = DispatchSemaphore(value: 0)
+        let box = RingBox(ring: ring)
+        let consumerThread = Thread {
+            var consumer = RingConsumer(ring: box.ring, dataWakeFD: dataFD, spaceWakeFD: spaceFD)
+            var seen = 0
+            let copy = UnsafeMutableRawPointer.allocate(byteCount: size, alignment: 8)
+            defer { copy.deallocate() }
+            while seen < messages {
+                if consumer.refresh() {
+                    while let record = consumer.next() {
+                        copy.copyMemory(from: record, byteCount: size)  // a consumer reads the bytes
+                        consumer.advance(Int(copy.load(as: UInt32.self)))
+                        seen += 1
+                        if seen % 64 == 0 { consumer.release() }
+                    }
+                    consumer.release()
+                } else {
+                    consumer.sleep(timeoutMs: 100)
+                }
+            }
+            consumerDone.signal()
+        }
+        var producer = RingProducer(ring: ring, dataWakeFD: dataFD, spaceWakeFD: spaceFD)
+        let source = UnsafeMutableRawPointer.allocate(byteCount: size, alignment: 8)
+        defer { source.deallocate() }
+        source.initializeMemory(as: UInt8.self, repeating: 0x5A, count: size)
+        source.storeBytes(of: UInt32(size), as: UInt32.self)
+        let begin = cshim_monotonic_ns()
+        consumerThread.start()
+        for _ in 0..<messages {
+            let needed = producer.bytesNeeded(size)
+            if !producer.hasSpace(needed) { _ = producer.waitForSpace(needed, deadline: .max, isAlive: { true }) }
+            let target = producer.claim(size)
+            target.copyMemory(from: source, byteCount: size)
+            producer.commit(size)
+            if producer.unpublishedRecords >= 128 { producer.publish() }
+        }
+        producer.publish()
+        consumerDone.wait()
+        let seconds = Double(cshim_monotonic_ns() - begin) / 1e9
+        return "ring records=\(messages) record_bytes=\(size) seconds=\(String(format: "%.3f", seconds)) "
+            + "rate=\(String(format: "%.0f", Double(messages) / seconds))/s "
+            + "throughput=\(String(format: "%.0f", Double(messages * size) / seconds / 1e6)) MB/s"
+    }
+}
+
+/// Hands the ring to the consumer thread. Safe to share: the ring's memory is only accessed
+/// through the SPSC protocol (producer writes data then releases head; consumer reads after
+/// acquiring it), and the class's own fields are immutable.
+private final class RingBox: @unchecked Sendable {
+    let ring: SharedRing
+    init(ring: SharedRing) { self.ring = ring }
+}
+
+extension EngineBenchmark {
+    /// `replay bench-engine [--workers N] [--messages M] [--rate R] [--ring]`: the words after
+    /// the subcommand name; returns the report line. Throws `EngineError.invalidConfiguration`
+    /// for an unknown option or a bad number.
+    public static func run(arguments: [String]) throws -> String {
+        var workers = 1
+        var messages = 5_000_000
+        var rate: Int?
+        var ring = false
+        var index = 0
+        func number(_ name: String) throws -> Int {
+            index += 1
+            guard index < arguments.count, let value = Int(arguments[index]), value > 0 else {
+                throw EngineError.invalidConfiguration("\(name) needs a positive whole number")
+            }
+            return value
+        }
+        while index < arguments.count {
+            switch arguments[index] {
+            case "--workers": workers = try number("--workers")
+            case "--messages": messages = try number("--messages")
+            case "--rate": rate = try number("--rate")
+            case "--ring": ring = true
+            default:
+                throw EngineError.invalidConfiguration(
+                    "unknown bench-engine option '\(arguments[index])' (use --workers, --messages, --rate, --ring)")
+            }
+            index += 1
+        }
+        if ring { return try ringThroughput(messages: messages) }
+        return try run(workers: workers, messages: messages, ratePerSecond: rate)
     }
 }

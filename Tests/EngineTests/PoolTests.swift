@@ -341,6 +341,17 @@ func runSynthetic(workers: Int, changes: Int, assets: Int = 40, ringCapacity: In
         #expect(rings.isEmpty)
     }
 
+    @Test func missingExecutableFailsStartWithTheWorkerAndPath() throws {
+        var configuration = testConfiguration()
+        configuration.executable = URL(fileURLWithPath: "/nonexistent/replay")
+        let manager = try WorkerManager(workerCount: 2, configuration: configuration)
+        #expect(throws: EngineError.spawnFailed(worker: 0, executable: "/nonexistent/replay", errno: ENOENT)) {
+            try manager.start()
+        }
+        #expect(!manager.isHealthy)
+        #expect(manager.aliveCount == 0)
+    }
+
     @Test func abandonedManagerKillsAndReapsItsWorkers() throws {
         var pids: [Int32] = []
         do {

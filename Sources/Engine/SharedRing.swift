@@ -80,6 +80,15 @@ final class SharedRing {
         (base + offset).assumingMemoryBound(to: UInt32.self)
     }
 
+    /// Test hook: the address of the producer-waiting flag, readable from any thread with
+    /// `SharedRing.isFlagSet(address:)` (a router blocked on a full ring has it set).
+    var producerWaitingAddress: Int { Int(bitPattern: flag(RingLayout.producerWaitingOffset)) }
+
+    static func isFlagSet(address: Int) -> Bool {
+        guard let pointer = UnsafeMutablePointer<UInt32>(bitPattern: address) else { return false }
+        return cshim_atomic_load32(pointer) != 0
+    }
+
     /// Largest record the ring accepts (half the ring, so a wrap never deadlocks).
     var maxRecordSize: Int { capacity / 2 }
 }

@@ -202,6 +202,31 @@ func runSynthetic(workers: Int, changes: Int, assets: Int = 40, ringCapacity: In
         #expect(result.workers[1].drained)
     }
 
+    @Test func routerAlreadyBlockedOnAFullRingFailsWhenItsWorkerDies() throws {
+        let manager = try WorkerManager(workerCount: 1, configuration: testConfiguration(ringCapacity: 1 << 16))
+        try manager.start()
+        let victim = manager.pids[0]
+        var router = try Router(channels: manager.inputChannels)
+        try router.sendTestHang(worker: 0, ignoreTerm: true)
+        // Kill the worker only once the router is blocked waiting for space in its full ring.
+        let flagAddress = manager.inputChannels[0].ring.producerWaitingAddress
+        let killer = Thread {
+            while !SharedRing.isFlagSet(address: flagAddress) { usleep(1000) }
+            kill(victim, SIGKILL)
+        }
+        killer.start()
+        var sent = 0
+        while router.failure == nil && sent < 1_000_000 {
+            withPriceChange(asset: "asset-\(sent % 3)", cents: 40, size: 1, side: .bid) { router.onPriceChange($0) }
+            sent += 1
+        }
+        #expect(router.failure == .workerDied(worker: 0, pid: victim, exit: .signaled(signal: SIGKILL)))
+        #expect(router.failure?.description.contains("worker 0 (pid \(victim)) killed by signal 9") == true)
+        #expect(router.stats.queueFullEvents >= 1)
+        let result = try manager.stop(timeout: .seconds(2))
+        #expect(result.workers[0].stopStep == .diedBeforeStop)
+    }
+
     @Test func gracefulStopOfFourWorkersAppliesEveryQueuedMessage() throws {
         // A 64 KiB ring per worker: the router blocks and wraps many times; stop comes right
         // after the last flush, so most messages are still queued when it is called.

@@ -85,9 +85,11 @@ struct WorkerCore {
         store = BookStore(options: BookStore.Options(verifyExchangeHash: verifyExchangeHash))
     }
 
-    /// Handles one record; `startNanos` is when handling began (for processing time).
+    /// Handles one record. `clock` is when handling began (for processing time); after a data
+    /// record it becomes the time the record was applied, which is also when the next record's
+    /// handling begins: one clock read per message (each costs ~60 ns on this VM).
     @inline(__always)
-    mutating func handle(_ record: DecodedRecord, enqueueNanos: UInt64, startNanos: UInt64) -> WorkerAction {
+    mutating func handle(_ record: DecodedRecord, enqueueNanos: UInt64, clock: inout UInt64) -> WorkerAction {
         switch record {
         case .book(let event):
             if store.apply(event) == .applied { stats.updatesApplied += 1 }
@@ -108,16 +110,19 @@ struct WorkerCore {
         case .other:
             stats.otherEvents += 1
         case .sideData(let assetID, let json):
+            defer { clock = cshim_monotonic_ns() }
             stats.controlMessages += 1
             if let data = try? JSONDecoder().decode(MarketSideData.self, from: Data(json)) {
                 store.setSideData(data, forAsset: String(decoding: assetID, as: UTF8.self))
             }
             return .proceed
         case .invalidate(let assetIDs):
+            defer { clock = cshim_monotonic_ns() }
             stats.controlMessages += 1
             store.invalidate(assetIDs: assetIDs)
             return .proceed
         case .query(let requestID, let assetID, let depth):
+            defer { clock = cshim_monotonic_ns() }
             stats.controlMessages += 1
             let summary = store.summary(assetID: String(decoding: assetID, as: UTF8.self), depth: depth)
             let payload = (try? JSONEncoder().encode(QueryAnswer(requestID: requestID, summary: summary))) ?? Data()
@@ -132,7 +137,8 @@ struct WorkerCore {
         }
         let end = cshim_monotonic_ns()
         stats.messagesProcessed += 1
-        stats.processingTimeNanos &+= end &- startNanos
+        stats.processingTimeNanos &+= end &- clock
+        clock = end
         stats.lastMessageMonotonicNanos = end
         latency.record(end &- enqueueNanos)
         return .proceed
@@ -190,10 +196,11 @@ struct WorkerLoop {
         while true {
             if consumer.refresh() {
                 var handled = 0
+                var clock = cshim_monotonic_ns()
                 while let record = consumer.next() {
                     let (header, decoded) = RecordCodec.decode(at: record)
                     let action = core.handle(
-                        decoded, enqueueNanos: header.enqueueNanos, startNanos: cshim_monotonic_ns())
+                        decoded, enqueueNanos: header.enqueueNanos, clock: &clock)
                     consumer.advance(Int(header.length))
                     handled += 1
                     if handled % WorkerLoop.releaseEvery == 0 { consumer.release() }
@@ -202,6 +209,7 @@ struct WorkerLoop {
                         continue
                     case .reply(let frame):
                         frame.withUnsafeBytes { _ = SystemCalls.writeAll(replyFD, $0) }
+                        clock = cshim_monotonic_ns()
                     case .stop:
                         consumer.release()
                         return finish()

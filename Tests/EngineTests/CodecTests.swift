@@ -191,7 +191,8 @@ func roundTrip<R>(size: Int, write: (UnsafeMutableRawPointer) -> Void, check: (R
     /// Encodes an event as a ring record and hands it to the core, as the worker loop does.
     func feed(_ core: inout WorkerCore, size: Int, write: (UnsafeMutableRawPointer) -> Void) -> WorkerAction {
         roundTrip(size: size, write: write) { header, record in
-            core.handle(record, enqueueNanos: header.enqueueNanos, startNanos: header.enqueueNanos)
+            var clock = header.enqueueNanos
+            return core.handle(record, enqueueNanos: header.enqueueNanos, clock: &clock)
         }
     }
 

@@ -4,7 +4,7 @@
 // Layout: a 4 KiB control page, then `capacity` bytes of data (a power of two).
 //   +0    head  (u64, written by the producer: bytes ever published)
 //   +128  tail  (u64, written by the consumer: bytes ever released)
-//   +256  consumerSleeping (u32)      +384  producerWaiting (u32)
+//   +256  consumerSleeping (u32)      +384  producerWaiting (u32)   +448  producerWantsTail (u64)
 // head and tail sit on separate cache lines (and 128 apart for adjacent-line prefetch).
 // Records never straddle the end: a record that does not fit in the rest of the ring is
 // preceded by a wrap marker (length 0xFFFF_FFFF) and starts at offset 0.
@@ -23,6 +23,8 @@ enum RingLayout {
     static let tailOffset = 128
     static let consumerSleepingOffset = 256
     static let producerWaitingOffset = 384
+    /// The tail a waiting producer wants before it is woken (hysteresis: a quarter ring).
+    static let producerWantsTailOffset = 448
     static let minimumCapacity = 1 << 16
 }
 
@@ -160,6 +162,11 @@ struct RingProducer {
     mutating func waitForSpace(_ needed: Int, deadline: UInt64, isAlive: () -> Bool) -> Bool {
         publish()
         let waiting = ring.flag(RingLayout.producerWaitingOffset)
+        // Ask to be woken only once a quarter of the ring is free, so a router faster than its
+        // worker refills in large bursts instead of waking every time 64 records are released.
+        let wanted = UInt64(max(needed, ring.capacity / 4))
+        let wantTail = localHead &+ wanted >= UInt64(ring.capacity) ? localHead &+ wanted &- UInt64(ring.capacity) : 0
+        cshim_atomic_store_release(ring.word(RingLayout.producerWantsTailOffset), wantTail)
         while true {
             if hasSpace(needed) { return true }
             cshim_atomic_store32(waiting, 1)
@@ -222,13 +229,17 @@ struct RingConsumer {
     @inline(__always)
     mutating func advance(_ length: Int) { tail &+= UInt64(length) }
 
-    /// Publishes the tail (frees space) and wakes a waiting producer.
+    /// Publishes the tail (frees space) and wakes a waiting producer once the tail reaches the
+    /// point it asked for.
     @inline(__always)
     mutating func release() {
         cshim_atomic_store_release(ring.word(RingLayout.tailOffset), tail)
         cshim_fence_seq_cst()
         let waiting = ring.flag(RingLayout.producerWaitingOffset)
-        if cshim_atomic_load32(waiting) != 0 && cshim_atomic_exchange32(waiting, 0) != 0 {
+        if cshim_atomic_load32(waiting) != 0
+            && tail >= cshim_atomic_load_acquire(ring.word(RingLayout.producerWantsTailOffset))
+            && cshim_atomic_exchange32(waiting, 0) != 0
+        {
             SystemCalls.signalEventFD(spaceWakeFD)
         }
     }

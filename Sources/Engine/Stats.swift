@@ -94,6 +94,21 @@ public struct RouterStats: Sendable, Codable, Equatable {
     public var blockedNanos: UInt64 = 0
 
     public init() {}
+
+    /// Every counter by name (per-worker counts as `routedToWorker<i>`), for reports that keep
+    /// router counters as a string-keyed map.
+    public var namedCounts: [String: Int] {
+        var counts: [String: Int] = [
+            "routed": Int(routed), "dropped": Int(dropped), "batches": Int(batches),
+            "queueFullEvents": Int(queueFullEvents), "routingErrors": Int(routingErrors), "books": Int(books),
+            "priceChanges": Int(priceChanges), "lastTrades": Int(lastTrades), "tickSizeChanges": Int(tickSizeChanges),
+            "bestBidAsks": Int(bestBidAsks), "others": Int(others), "unroutable": Int(unroutable),
+            "controlFrames": Int(controlFrames), "parseErrors": Int(parseErrors),
+            "controlMessages": Int(controlMessages), "assets": assets, "blockedMicros": Int(blockedNanos / 1000),
+        ]
+        for (index, count) in perWorker.enumerated() { counts["routedToWorker\(index)"] = Int(count) }
+        return counts
+    }
 }
 
 /// Which escalation step ended a worker during `stop`.

@@ -162,6 +162,9 @@ func runSynthetic(workers: Int, changes: Int, assets: Int = 40, ringCapacity: In
         #expect(result.workers[0].stats.messagesProcessed == 1)
         #expect(router.stats.perWorker == [1, 2])
         #expect(router.stats.assets == 2)
+        #expect(router.stats.namedCounts["routedToWorker1"] == 2)
+        #expect(router.stats.namedCounts["routed"] == 3)
+        #expect(router.stats.namedCounts["books"] == 2)
     }
 
     @Test func crashedWorkerIsDetectedAndRouterFailsInsteadOfHanging() throws {

@@ -99,6 +99,7 @@ public final class WorkerChannel {
     /// Closes every fd. The mapping stays until the last reference goes away.
     func closeAll() {
         isOpen = false
+        producer.isClosed = true
         for fd in [ringFD, dataWakeFD, spaceWakeFD, replyReadFD, replyWriteFD] { SystemCalls.close(fd) }
         ringFD = -1
         replyWriteFD = -1

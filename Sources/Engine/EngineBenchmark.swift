@@ -14,15 +14,29 @@ struct SyntheticFeed {
     private var bids: [PriceLevel] = []
     private var asks: [PriceLevel] = []
     let market = Array("0x5f65177b394277fd294cd75650044e32ba009a95022d88a0c1d565897d72f8f1".utf8)
+    /// The ids and the market in one buffer that lives as long as the feed, so emitting a change
+    /// costs no retain/release (the benchmark should measure the router, not its input).
+    private let storage: ByteStorage
+    private let idLength: Int
+    private let marketBytes: UnsafeRawBufferPointer
 
     init(assets: Int, seed: UInt64) {
         state = seed
-        assetIDs = (0..<assets).map { index in
+        let ids = (0..<assets).map { index in
             // 77-digit ids like the exchange's token ids.
             var digits = String(UInt64(index) &* 0x9E37_79B9_7F4A_7C15 % 1_000_000_000_000)
             while digits.count < 77 { digits += String(UInt64(digits.count * 7919 + index) % 10) }
             return Array(digits.utf8)
         }
+        assetIDs = ids
+        idLength = 77
+        storage = ByteStorage(ids.flatMap { $0 } + market)
+        marketBytes = UnsafeRawBufferPointer(start: storage.base + assets * 77, count: market.count)
+    }
+
+    @inline(__always)
+    private func assetBytes(_ index: Int) -> UnsafeRawBufferPointer {
+        UnsafeRawBufferPointer(start: storage.base + index * idLength, count: idLength)
     }
 
     mutating func random() -> UInt64 {
@@ -67,25 +81,31 @@ struct SyntheticFeed {
 
     /// Emits `count` price changes (size 0 removes a level one time in eight).
     mutating func emitChanges<Sink: FeedSink>(_ count: Int, into sink: inout Sink) {
+        let assetCount = UInt64(assetIDs.count)
         for sequence in 0..<count {
             let r = random()
-            let asset = assetIDs[Int(r % UInt64(assetIDs.count))]
             let side: Side = (r >> 20) & 1 == 0 ? .bid : .ask
             let cents = side == .bid ? Int64(40 + (r >> 24) % 10) : Int64(51 + (r >> 24) % 10)
             let size: Int64 = (r >> 32) % 8 == 0 ? 0 : Int64((r >> 36) % 5000 + 1) * 1_000_000
-            asset.withUnsafeBytes { assetBytes in
-                market.withUnsafeBytes { marketBytes in
-                    sink.onPriceChange(
-                        PriceChangeEvent(
-                            assetID: assetBytes, market: marketBytes, timestampMs: 1_700_000_000_000 + Int64(sequence),
-                            price: ExactDecimal(units: cents * 10_000, digits: 2),
-                            size: ExactDecimal(units: size, digits: 0),
-                            side: side, hash: nil, bestBid: nil, bestAsk: nil, generation: .g3, indexInMessage: 0,
-                            countInMessage: 1))
-                }
-            }
+            sink.onPriceChange(
+                PriceChangeEvent(
+                    assetID: assetBytes(Int(r % assetCount)), market: marketBytes,
+                    timestampMs: 1_700_000_000_000 + Int64(sequence),
+                    price: ExactDecimal(units: cents * 10_000, digits: 2), size: ExactDecimal(units: size, digits: 0),
+                    side: side, hash: nil, bestBid: nil, bestAsk: nil, generation: .g3, indexInMessage: 0,
+                    countInMessage: 1))
         }
     }
+}
+
+/// Owns a byte buffer for the life of a `SyntheticFeed`.
+final class ByteStorage {
+    let base: UnsafeMutableRawPointer
+    init(_ bytes: [UInt8]) {
+        base = .allocate(byteCount: max(bytes.count, 1), alignment: 8)
+        bytes.withUnsafeBytes { base.copyMemory(from: $0.baseAddress!, byteCount: bytes.count) }
+    }
+    deinit { base.deallocate() }
 }
 
 /// The engine benchmark: router + N worker processes applying a synthetic stream.
@@ -213,7 +233,7 @@ private final class RingBox: @unchecked Sendable {
 }
 
 extension EngineBenchmark {
-    /// `replay bench-engine [--workers N] [--messages M] [--rate R] [--ring]`: the words after
+    /// `replay bench-engine [--workers N] [--messages M] [--rate R] [--ring | --router-only]`: the words after
     /// the subcommand name; returns the report line. Throws `EngineError.invalidConfiguration`
     /// for an unknown option or a bad number.
     public static func run(arguments: [String]) throws -> String {
@@ -221,6 +241,7 @@ extension EngineBenchmark {
         var messages = 5_000_000
         var rate: Int?
         var ring = false
+        var routerOnly = false
         var index = 0
         func number(_ name: String) throws -> Int {
             index += 1
@@ -235,13 +256,67 @@ extension EngineBenchmark {
             case "--messages": messages = try number("--messages")
             case "--rate": rate = try number("--rate")
             case "--ring": ring = true
+            case "--router-only": routerOnly = true
             default:
                 throw EngineError.invalidConfiguration(
-                    "unknown bench-engine option '\(arguments[index])' (use --workers, --messages, --rate, --ring)")
+                    "unknown bench-engine option '\(arguments[index])' "
+                        + "(use --workers, --messages, --rate, --ring, --router-only)")
             }
             index += 1
         }
         if ring { return try ringThroughput(messages: messages) }
+        if routerOnly { return try routerThroughput(messages: messages) }
         return try run(workers: workers, messages: messages, ratePerSecond: rate)
+    }
+}
+
+extension EngineBenchmark {
+    /// Router + codec + ring without worker processes or BookStore: the synthetic feed is routed
+    /// into one unstarted pool channel while a thread of this process decodes every record, as a
+    /// worker does before applying. Separates the router/IPC cost from the apply cost.
+    public static func routerThroughput(messages: Int) throws -> String {
+        let manager = try WorkerManager(workerCount: 1, configuration: .init(verifyExchangeHash: false))
+        let channel = manager.inputChannels[0]
+        // No worker process: the consumer is a thread of this process, so the router's
+        // liveness check (used while it waits for space) must see this process as the worker.
+        manager.shared.data.withLock { $0.pids[0] = getpid() }
+        let box = RingBox(ring: channel.ring)
+        let dataFD = channel.dataWakeFD
+        let spaceFD = channel.spaceWakeFD
+        let consumerDone = DispatchSemaphore(value: 0)
+        let expected = messages + 1000
+        let consumerThread = Thread {
+            var consumer = RingConsumer(ring: box.ring, dataWakeFD: dataFD, spaceWakeFD: spaceFD)
+            var seen = 0
+            var checksum: Int64 = 0
+            while seen < expected {
+                if consumer.refresh() {
+                    while let record = consumer.next() {
+                        let (header, decoded) = RecordCodec.decode(at: record)
+                        if case .priceChange(let event) = decoded { checksum &+= event.price.units }
+                        consumer.advance(Int(header.length))
+                        seen += 1
+                        if seen % 64 == 0 { consumer.release() }
+                    }
+                    consumer.release()
+                } else {
+                    consumer.sleep(timeoutMs: 100)
+                }
+            }
+            if checksum == 42 { print("") }  // keeps the decode from being optimized away
+            consumerDone.signal()
+        }
+        var router = try Router(channels: manager.inputChannels)
+        var feed = SyntheticFeed(assets: 1000, seed: 42)
+        consumerThread.start()
+        let begin = cshim_monotonic_ns()
+        feed.emitBooks(into: &router)
+        feed.emitChanges(messages, into: &router)
+        try router.flush()
+        consumerDone.wait()
+        let seconds = Double(cshim_monotonic_ns() - begin) / 1e9
+        return "router+ring (no workers, no apply) messages=\(expected) seconds=\(String(format: "%.3f", seconds)) "
+            + "rate=\(String(format: "%.0f", Double(expected) / seconds))/s "
+            + "router_blocked_ms=\(String(format: "%.1f", Double(router.stats.blockedNanos) / 1e6))"
     }
 }

@@ -148,9 +148,18 @@ enum RecordCodec {
             as: RecordHeader.self)
         withUnsafeBytes(of: fixed) { (base + headerSize).copyMemory(from: $0.baseAddress!, byteCount: $0.count) }
         var offset = headerSize + align8(MemoryLayout<Fixed>.size)
-        for field in [asset, market, extra] where field.count > 0 {
-            (base + offset).copyMemory(from: field.baseAddress!, byteCount: field.count)
-            offset += field.count
+        // Field by field (an array of the three would allocate on every message).
+        if asset.count > 0 {
+            (base + offset).copyMemory(from: asset.baseAddress!, byteCount: asset.count)
+            offset += asset.count
+        }
+        if market.count > 0 {
+            (base + offset).copyMemory(from: market.baseAddress!, byteCount: market.count)
+            offset += market.count
+        }
+        if extra.count > 0 {
+            (base + offset).copyMemory(from: extra.baseAddress!, byteCount: extra.count)
+            offset += extra.count
         }
         return align8(offset)
     }

@@ -33,6 +33,10 @@ public struct Router: FeedSink {
     public private(set) var failure: EngineError?
 
     let channels: [WorkerChannel]
+    /// The channels' producer states (stable addresses owned by the channels): the hot path
+    /// touches only these, so routing a message does no reference counting.
+    private let producers: [UnsafeMutablePointer<RingProducer>]
+    private let maxRecordSize: Int
     private var table = AssetTable()
     private let md5: MD5RoutingKey
     private var nextRequestID: UInt64 = 1
@@ -57,6 +61,8 @@ public struct Router: FeedSink {
         }
         guard batchSize >= 1 else { throw EngineError.invalidConfiguration("batchSize must be at least 1") }
         self.channels = channels
+        producers = channels.map(\.producerPointer)
+        maxRecordSize = channels.map(\.ring.maxRecordSize).min()!
         self.workerCount = expected
         self.routing = routing
         self.backpressure = backpressure
@@ -101,54 +107,63 @@ public struct Router: FeedSink {
             return
         }
         let index = worker(for: asset)
-        let channel = channels[index]
-        guard size <= channel.ring.maxRecordSize else {
+        let producer = producers[index]
+        guard size <= maxRecordSize else {
             stats.routingErrors += 1
             return
         }
-        guard channel.isOpen else {
+        guard !producer.pointee.isClosed else {
             failure = .notRunning("routing after the pool was stopped")
             stats.dropped += 1
             return
         }
-        let needed = channel.producer.bytesNeeded(size)
-        if !channel.producer.hasSpace(needed) {
-            stats.queueFullEvents += 1
-            if backpressure == .drop {
-                stats.dropped += 1
-                if channel.producer.unpublishedRecords > 0 {
-                    channel.producer.publish()
-                    stats.batches += 1
-                }
-                return
-            }
-            let began = cshim_monotonic_ns()
-            let pool = channel.pool
-            let hasSpace = channel.producer.waitForSpace(needed, deadline: .max, isAlive: { pool.isAlive(index) })
-            stampsLeft = 0
-            stats.batches += 1
-            stats.blockedNanos += cshim_monotonic_ns() - began
-            guard hasSpace else {
-                failure = channel.workerDiedError()
-                stats.dropped += 1
-                return
-            }
+        let needed = producer.pointee.bytesNeeded(size)
+        if !producer.pointee.hasSpace(needed) {
+            guard waitForSpace(worker: index, needed: needed) else { return }
         }
         if stampsLeft == 0 {
             stampNanos = cshim_monotonic_ns()
             stampsLeft = Router.stampReuse
         }
         stampsLeft -= 1
-        let target = channel.producer.claim(size)
+        let target = producer.pointee.claim(size)
         write(target, stampNanos)
-        channel.producer.commit(size)
+        producer.pointee.commit(size)
         stats.routed += 1
         stats.perWorker[index] += 1
-        if channel.producer.unpublishedRecords >= batchSize {
-            channel.producer.publish()
+        if producer.pointee.unpublishedRecords >= batchSize {
+            producer.pointee.publish()
             stats.batches += 1
             stampsLeft = 0
         }
+    }
+
+    /// The full-ring path: drop (`.drop`) or wait while the worker lives (`.block`). Returns
+    /// true when there is space; otherwise the event was dropped and counted.
+    @inline(never)
+    private mutating func waitForSpace(worker index: Int, needed: Int) -> Bool {
+        let channel = channels[index]
+        stats.queueFullEvents += 1
+        if backpressure == .drop {
+            stats.dropped += 1
+            if channel.producer.unpublishedRecords > 0 {
+                channel.producer.publish()
+                stats.batches += 1
+            }
+            return false
+        }
+        let began = cshim_monotonic_ns()
+        let pool = channel.pool
+        let hasSpace = channel.producer.waitForSpace(needed, deadline: .max, isAlive: { pool.isAlive(index) })
+        stampsLeft = 0
+        stats.batches += 1
+        stats.blockedNanos += cshim_monotonic_ns() - began
+        guard hasSpace else {
+            failure = channel.workerDiedError()
+            stats.dropped += 1
+            return false
+        }
+        return true
     }
 
     // MARK: FeedSink

@@ -98,44 +98,62 @@ final class SharedRing {
 /// The producer's private state for one ring: where it writes next, what it last saw of the
 /// consumer's tail, and how many records it has written but not yet published.
 struct RingProducer {
+    /// Keeps the mapping alive; the hot path uses the plain copies below (no ARC traffic).
     let ring: SharedRing
     let dataWakeFD: Int32
     let spaceWakeFD: Int32
+    let capacity: Int
+    let mask: Int
+    let data: UnsafeMutableRawPointer
+    let control: UnsafeMutableRawPointer
     var localHead: UInt64 = 0
     var cachedTail: UInt64 = 0
     var unpublishedRecords: Int = 0
+    /// Set when the pool stops: the router must not write into a ring nobody reads.
+    var isClosed = false
+
+    @inline(__always) func word(_ offset: Int) -> UnsafeMutablePointer<UInt64> {
+        (control + offset).assumingMemoryBound(to: UInt64.self)
+    }
+    @inline(__always) func flag(_ offset: Int) -> UnsafeMutablePointer<UInt32> {
+        (control + offset).assumingMemoryBound(to: UInt32.self)
+    }
 
     init(ring: SharedRing, dataWakeFD: Int32, spaceWakeFD: Int32) {
         self.ring = ring
         self.dataWakeFD = dataWakeFD
         self.spaceWakeFD = spaceWakeFD
+        capacity = ring.capacity
+        mask = ring.mask
+        data = ring.data
+        control = ring.base
     }
 
     /// Bytes needed to place a record of `size` at the current head, including a wrap skip.
     @inline(__always)
     func bytesNeeded(_ size: Int) -> Int {
-        let index = Int(localHead) & ring.mask
-        let contiguous = ring.capacity - index
+        let index = Int(localHead) & mask
+        let contiguous = capacity - index
         return contiguous >= size ? size : contiguous + size
     }
 
     @inline(__always)
     mutating func hasSpace(_ needed: Int) -> Bool {
-        if Int(localHead &- cachedTail) + needed <= ring.capacity { return true }
-        cachedTail = cshim_atomic_load_acquire(ring.word(RingLayout.tailOffset))
-        return Int(localHead &- cachedTail) + needed <= ring.capacity
+        if Int(localHead &- cachedTail) + needed <= capacity { return true }
+        cachedTail = cshim_atomic_load_acquire(word(RingLayout.tailOffset))
+        return Int(localHead &- cachedTail) + needed <= capacity
     }
 
     /// Returns where to write a record of `size` bytes; call only after `hasSpace(bytesNeeded(size))`.
     @inline(__always)
     mutating func claim(_ size: Int) -> UnsafeMutableRawPointer {
-        var index = Int(localHead) & ring.mask
-        if ring.capacity - index < size {
-            (ring.data + index).storeBytes(of: RecordCodec.wrapMarker, as: UInt32.self)
-            localHead &+= UInt64(ring.capacity - index)
+        var index = Int(localHead) & mask
+        if capacity - index < size {
+            (data + index).storeBytes(of: RecordCodec.wrapMarker, as: UInt32.self)
+            localHead &+= UInt64(capacity - index)
             index = 0
         }
-        return ring.data + index
+        return data + index
     }
 
     @inline(__always)
@@ -148,9 +166,9 @@ struct RingProducer {
     @inline(__always)
     mutating func publish() {
         unpublishedRecords = 0
-        cshim_atomic_store_release(ring.word(RingLayout.headOffset), localHead)
+        cshim_atomic_store_release(word(RingLayout.headOffset), localHead)
         cshim_fence_seq_cst()
-        let sleeping = ring.flag(RingLayout.consumerSleepingOffset)
+        let sleeping = flag(RingLayout.consumerSleepingOffset)
         if cshim_atomic_load32(sleeping) != 0 && cshim_atomic_exchange32(sleeping, 0) != 0 {
             SystemCalls.signalEventFD(dataWakeFD)
         }
@@ -161,12 +179,12 @@ struct RingProducer {
     /// Returns true when the space is there.
     mutating func waitForSpace(_ needed: Int, deadline: UInt64, isAlive: () -> Bool) -> Bool {
         publish()
-        let waiting = ring.flag(RingLayout.producerWaitingOffset)
+        let waiting = flag(RingLayout.producerWaitingOffset)
         // Ask to be woken only once a quarter of the ring is free, so a router faster than its
         // worker refills in large bursts instead of waking every time 64 records are released.
-        let wanted = UInt64(max(needed, ring.capacity / 4))
-        let wantTail = localHead &+ wanted >= UInt64(ring.capacity) ? localHead &+ wanted &- UInt64(ring.capacity) : 0
-        cshim_atomic_store_release(ring.word(RingLayout.producerWantsTailOffset), wantTail)
+        let wanted = UInt64(max(needed, capacity / 4))
+        let wantTail = localHead &+ wanted >= UInt64(capacity) ? localHead &+ wanted &- UInt64(capacity) : 0
+        cshim_atomic_store_release(word(RingLayout.producerWantsTailOffset), wantTail)
         while true {
             if hasSpace(needed) { return true }
             cshim_atomic_store32(waiting, 1)
@@ -190,23 +208,39 @@ struct RingProducer {
 
 /// The consumer's side of a ring (used by the worker process, and in-process by tests).
 struct RingConsumer {
+    /// Keeps the mapping alive; the hot path uses the plain copies below (no ARC traffic).
     let ring: SharedRing
     let dataWakeFD: Int32
     let spaceWakeFD: Int32
+    let capacity: Int
+    let mask: Int
+    let data: UnsafeMutableRawPointer
+    let control: UnsafeMutableRawPointer
     var tail: UInt64 = 0
     var head: UInt64 = 0
+
+    @inline(__always) func word(_ offset: Int) -> UnsafeMutablePointer<UInt64> {
+        (control + offset).assumingMemoryBound(to: UInt64.self)
+    }
+    @inline(__always) func flag(_ offset: Int) -> UnsafeMutablePointer<UInt32> {
+        (control + offset).assumingMemoryBound(to: UInt32.self)
+    }
 
     init(ring: SharedRing, dataWakeFD: Int32, spaceWakeFD: Int32) {
         self.ring = ring
         self.dataWakeFD = dataWakeFD
         self.spaceWakeFD = spaceWakeFD
-        tail = cshim_atomic_load_relaxed(ring.word(RingLayout.tailOffset))
+        capacity = ring.capacity
+        mask = ring.mask
+        data = ring.data
+        control = ring.base
+        tail = cshim_atomic_load_relaxed(word(RingLayout.tailOffset))
     }
 
     /// Refreshes the view of the producer's head; true when there is something to read.
     @inline(__always)
     mutating func refresh() -> Bool {
-        head = cshim_atomic_load_acquire(ring.word(RingLayout.headOffset))
+        head = cshim_atomic_load_acquire(word(RingLayout.headOffset))
         return head != tail
     }
 
@@ -214,11 +248,11 @@ struct RingConsumer {
     @inline(__always)
     mutating func next() -> UnsafeRawPointer? {
         while tail != head {
-            let index = Int(tail) & ring.mask
-            let pointer = UnsafeRawPointer(ring.data + index)
+            let index = Int(tail) & mask
+            let pointer = UnsafeRawPointer(data + index)
             let length = pointer.load(as: UInt32.self)
             if length == RecordCodec.wrapMarker {
-                tail &+= UInt64(ring.capacity - index)
+                tail &+= UInt64(capacity - index)
                 continue
             }
             return pointer
@@ -233,11 +267,11 @@ struct RingConsumer {
     /// point it asked for.
     @inline(__always)
     mutating func release() {
-        cshim_atomic_store_release(ring.word(RingLayout.tailOffset), tail)
+        cshim_atomic_store_release(word(RingLayout.tailOffset), tail)
         cshim_fence_seq_cst()
-        let waiting = ring.flag(RingLayout.producerWaitingOffset)
+        let waiting = flag(RingLayout.producerWaitingOffset)
         if cshim_atomic_load32(waiting) != 0
-            && tail >= cshim_atomic_load_acquire(ring.word(RingLayout.producerWantsTailOffset))
+            && tail >= cshim_atomic_load_acquire(word(RingLayout.producerWantsTailOffset))
             && cshim_atomic_exchange32(waiting, 0) != 0
         {
             SystemCalls.signalEventFD(spaceWakeFD)
@@ -247,7 +281,7 @@ struct RingConsumer {
     /// Sleeps until data arrives or `timeoutMs` passes, with the lost-wake-up-free protocol.
     mutating func sleep(timeoutMs: Int32) {
         release()
-        let sleeping = ring.flag(RingLayout.consumerSleepingOffset)
+        let sleeping = flag(RingLayout.consumerSleepingOffset)
         cshim_atomic_store32(sleeping, 1)
         cshim_fence_seq_cst()
         if refresh() {

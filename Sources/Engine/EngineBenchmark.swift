@@ -118,10 +118,12 @@ public enum EngineBenchmark {
     ///   full rings); otherwise frames of 10 changes are paced to this rate and flushed one by
     ///   one, as a 1× replay does, so latency measures the IPC path itself.
     public static func run(
-        workers: Int, messages: Int, ratePerSecond: Int? = nil, executable: URL? = nil
+        workers: Int, messages: Int, ratePerSecond: Int? = nil, spinMicros: Int = 0, executable: URL? = nil
     ) throws -> String {
         let manager = try WorkerManager(
-            workerCount: workers, configuration: .init(executable: executable, verifyExchangeHash: false))
+            workerCount: workers,
+            configuration: .init(
+                executable: executable, verifyExchangeHash: false, spinBeforeSleep: .microseconds(spinMicros)))
         try manager.start()
         var router = try Router(channels: manager.inputChannels)
         var feed = SyntheticFeed(assets: 1000, seed: 42)
@@ -149,7 +151,8 @@ public enum EngineBenchmark {
         let latency = result.totalLatency
         func micros(_ nanos: UInt64) -> String { String(format: "%.1f", Double(nanos) / 1000) }
         let rate = Double(total.messagesProcessed) / elapsed
-        let mode = ratePerSecond.map { "paced=\($0)/s" } ?? "max-speed"
+        let mode =
+            (ratePerSecond.map { "paced=\($0)/s" } ?? "max-speed") + (spinMicros > 0 ? " spin=\(spinMicros)us" : "")
         return
             "workers=\(workers) \(mode) messages=\(total.messagesProcessed) seconds=\(String(format: "%.3f", elapsed)) "
             + "rate=\(String(format: "%.0f", rate))/s "
@@ -233,7 +236,7 @@ private final class RingBox: @unchecked Sendable {
 }
 
 extension EngineBenchmark {
-    /// `replay bench-engine [--workers N] [--messages M] [--rate R] [--ring | --router-only]`: the words after
+    /// `replay bench-engine [--workers N] [--messages M] [--rate R] [--spin-us S] [--ring | --router-only]`: the words after
     /// the subcommand name; returns the report line. Throws `EngineError.invalidConfiguration`
     /// for an unknown option or a bad number.
     public static func run(arguments: [String]) throws -> String {
@@ -242,6 +245,7 @@ extension EngineBenchmark {
         var rate: Int?
         var ring = false
         var routerOnly = false
+        var spin = 0
         var index = 0
         func number(_ name: String) throws -> Int {
             index += 1
@@ -257,16 +261,17 @@ extension EngineBenchmark {
             case "--rate": rate = try number("--rate")
             case "--ring": ring = true
             case "--router-only": routerOnly = true
+            case "--spin-us": spin = try number("--spin-us")
             default:
                 throw EngineError.invalidConfiguration(
                     "unknown bench-engine option '\(arguments[index])' "
-                        + "(use --workers, --messages, --rate, --ring, --router-only)")
+                        + "(use --workers, --messages, --rate, --spin-us, --ring, --router-only)")
             }
             index += 1
         }
         if ring { return try ringThroughput(messages: messages) }
         if routerOnly { return try routerThroughput(messages: messages) }
-        return try run(workers: workers, messages: messages, ratePerSecond: rate)
+        return try run(workers: workers, messages: messages, ratePerSecond: rate, spinMicros: spin)
     }
 }
 

@@ -23,6 +23,7 @@ public enum WorkerProcess {
         var heartbeatMs = 5000
         var statsMs = 30000
         var verifyExchangeHash = true
+        var spinMicros = 0
 
         init(_ arguments: [String]) throws(EngineError) {
             var iterator = arguments.makeIterator()
@@ -37,6 +38,7 @@ public enum WorkerProcess {
                 case "--heartbeat-ms": heartbeatMs = max(1, number)
                 case "--stats-ms": statsMs = max(1, number)
                 case "--verify-hash": verifyExchangeHash = number != 0
+                case "--spin-us": spinMicros = max(0, number)
                 default: throw .invalidConfiguration("unknown worker argument \(name)")
                 }
             }
@@ -59,7 +61,8 @@ public enum WorkerProcess {
         var loop = WorkerLoop(
             core: WorkerCore(index: options.index, verifyExchangeHash: options.verifyExchangeHash),
             consumer: RingConsumer(ring: ring, dataWakeFD: 4, spaceWakeFD: 5), replyFD: 6, statsFD: 7,
-            heartbeatNanos: UInt64(options.heartbeatMs) * 1_000_000, statsNanos: UInt64(options.statsMs) * 1_000_000)
+            heartbeatNanos: UInt64(options.heartbeatMs) * 1_000_000, statsNanos: UInt64(options.statsMs) * 1_000_000,
+            spinNanos: UInt64(options.spinMicros) * 1000)
         return loop.run()
     }
 }
@@ -173,14 +176,16 @@ struct WorkerLoop {
     let statsFD: Int32
     let heartbeatNanos: UInt64
     let statsNanos: UInt64
+    let spinNanos: UInt64
 
     /// Records between tail publications while draining (frees space for the router early).
     static let releaseEvery = 64
 
     init(
         core: WorkerCore, consumer: RingConsumer, replyFD: Int32, statsFD: Int32, heartbeatNanos: UInt64,
-        statsNanos: UInt64
+        statsNanos: UInt64, spinNanos: UInt64 = 0
     ) {
+        self.spinNanos = spinNanos
         self.core = core
         self.consumer = consumer
         self.replyFD = replyFD
@@ -232,10 +237,23 @@ struct WorkerLoop {
                 send(.stats)
                 nextStats = now + statsNanos
             }
-            if !consumer.refresh() {
+            if !consumer.refresh() && !spinForData(until: now &+ spinNanos) {
                 let wait = min(nextHeartbeat, nextStats) &- now
                 consumer.sleep(timeoutMs: Int32(min(wait / 1_000_000 + 1, 1000)))
             }
+        }
+    }
+
+    /// Polls the ring for up to `spinNanos` before sleeping: a frame that arrives within the
+    /// window is applied without a wake-up (a sleeping worker costs the router an eventfd write
+    /// and the frame a scheduler wake-up). Returns true when data arrived.
+    mutating func spinForData(until deadline: UInt64) -> Bool {
+        guard spinNanos > 0 else { return false }
+        var checks = 0
+        while true {
+            if consumer.refresh() { return true }
+            checks += 1
+            if checks & 63 == 0 && cshim_monotonic_ns() >= deadline { return false }
         }
     }
 

@@ -93,7 +93,8 @@ public struct Arguments {
     public func int(_ name: String, default defaultValue: Int, range: ClosedRange<Int>) throws -> Int {
         guard let text = value(name) else { return defaultValue }
         guard let number = Int(text), range.contains(number) else {
-            throw UsageError("--\(name) must be a whole number from \(range.lowerBound) to \(range.upperBound), not '\(text)'")
+            throw UsageError(
+                "--\(name) must be a whole number from \(range.lowerBound) to \(range.upperBound), not '\(text)'")
         }
         return number
     }
@@ -134,7 +135,9 @@ extension Subcommand {
         do {
             return try run(arguments)
         } catch let error as UsageError {
-            printError("Error: \(error.message)\nUsage: \(usage)\n  See '\(usage.split(separator: " ").prefix(2).joined(separator: " ")) --help'.")
+            printError(
+                "Error: \(error.message)\nUsage: \(usage)\n  See '\(usage.split(separator: " ").prefix(2).joined(separator: " ")) --help'."
+            )
             return ExitStatus.usage
         } catch let error as CommandError {
             printError("Error: \(error.message)")

@@ -2,6 +2,9 @@
 
 /// Every `replay` subcommand, in the order `replay --help` lists them.
 public enum ReplayCommands {
-    public static var all: [any Subcommand.Type] { [
-    ] }
+    public static var all: [any Subcommand.Type] {
+        [
+            VerifyCommand.self
+        ]
+    }
 }

@@ -1,0 +1,179 @@
+// The options of `replay run`, parsed and validated before anything is started.
+public import Foundation
+
+/// Which clock `--from`/`--to` refer to.
+public enum TimeBasis: String, Sendable {
+    /// The tape's receive wall clock (exchange timestamps for tapes imported without one).
+    case receive
+    /// The exchange's own `timestamp` field.
+    case exchange
+}
+
+/// Everything `replay run` was asked to do.
+public struct RunOptions: Sendable {
+    public var tapes: [String] = []
+    /// True when no tape was named and the bundled real tape is used.
+    public var usesBundledTape = false
+    public var workers = RunOptions.defaultWorkerCount
+    public var speed: ReplaySpeed = .max
+    public var fromNs: Int64?
+    public var toNs: Int64?
+    public var timeBasis: TimeBasis = .receive
+    public var assets: Set<String>?
+    public var routing = "md5"
+    public var backpressure = "block"
+    public var json = false
+    public var quiet = false
+    public var reportPath: String?
+    public var dumpBooksPath: String?
+    public var goldenPath: String?
+    public var writeGoldenPath: String?
+    public var bless = false
+    public var targetsPath: String?
+    public var junitPath: String?
+    public var checkInvariance = false
+    public var strict = false
+    public var verifyExchangeHash = true
+    public var heartbeatSeconds = 5.0
+    public var statsSeconds = 30.0
+
+    public init() {}
+
+    /// One worker per core, at most 4: the router needs a core of its own on small machines,
+    /// and more workers than cores only adds context switches.
+    public static var defaultWorkerCount: Int {
+        max(1, min(4, ProcessInfo.processInfo.activeProcessorCount))
+    }
+
+    static let valueOptions: Set<String> = [
+        "workers", "speed", "from", "to", "time-basis", "assets", "assets-file", "routing", "backpressure",
+        "report", "dump-books", "golden", "write-golden", "targets", "junit", "heartbeat", "stats-interval",
+        "exchange-hash",
+    ]
+    static let flagOptions: Set<String> = ["json", "quiet", "bless", "check-invariance", "strict", "help"]
+
+    /// Parses the words after `replay run`.
+    public static func parse(_ words: [String]) throws -> RunOptions {
+        let arguments = try Arguments(words, options: valueOptions, flags: flagOptions)
+        var options = RunOptions()
+        options.tapes = arguments.positionals
+        options.workers = try arguments.int("workers", default: defaultWorkerCount, range: 1...64)
+        if let text = arguments.value("speed") {
+            guard let speed = ReplaySpeed(parsing: text) else {
+                throw UsageError("--speed must be max, 1x, 10x or a positive factor like 2.5x, not '\(text)'")
+            }
+            options.speed = speed
+        }
+        options.timeBasis = TimeBasis(
+            rawValue: try arguments.choice("time-basis", ["receive", "exchange"], default: "receive"))!
+        if let text = arguments.value("from") { options.fromNs = try parseInstant(text, option: "from") }
+        if let text = arguments.value("to") { options.toNs = try parseInstant(text, option: "to") }
+        if let from = options.fromNs, let to = options.toNs, from > to {
+            throw UsageError("--from is after --to")
+        }
+        var assets = Set<String>()
+        for list in arguments.values("assets") {
+            for item in list.split(separator: ",") where !item.trimmingCharacters(in: .whitespaces).isEmpty {
+                assets.insert(item.trimmingCharacters(in: .whitespaces))
+            }
+        }
+        if let file = arguments.value("assets-file") {
+            guard let text = try? String(contentsOfFile: file, encoding: .utf8) else {
+                throw CommandError("cannot read --assets-file \(file): check the path (one asset id per line)")
+            }
+            for line in text.split(whereSeparator: \.isNewline) {
+                let id = line.trimmingCharacters(in: .whitespaces)
+                if !id.isEmpty && !id.hasPrefix("#") { assets.insert(id) }
+            }
+        }
+        options.assets = assets.isEmpty ? nil : assets
+        options.routing = try arguments.choice("routing", ["md5", "jump"], default: "md5")
+        options.backpressure = try arguments.choice("backpressure", ["block", "drop"], default: "block")
+        options.json = arguments.flag("json")
+        options.quiet = arguments.flag("quiet")
+        options.reportPath = arguments.value("report")
+        options.dumpBooksPath = arguments.value("dump-books")
+        options.goldenPath = arguments.value("golden")
+        options.writeGoldenPath = arguments.value("write-golden")
+        options.bless = arguments.flag("bless")
+        options.targetsPath = arguments.value("targets")
+        options.junitPath = arguments.value("junit")
+        options.checkInvariance = arguments.flag("check-invariance")
+        options.strict = arguments.flag("strict")
+        options.verifyExchangeHash = try arguments.choice("exchange-hash", ["on", "off"], default: "on") == "on"
+        if let text = arguments.value("heartbeat") {
+            options.heartbeatSeconds = try parseSeconds(text, option: "heartbeat")
+        }
+        if let text = arguments.value("stats-interval") {
+            options.statsSeconds = try parseSeconds(text, option: "stats-interval")
+        }
+        if options.goldenPath != nil && options.writeGoldenPath != nil {
+            throw UsageError("--golden verifies and --write-golden records; use one of them")
+        }
+        if options.bless && options.writeGoldenPath == nil {
+            throw UsageError("--bless only goes with --write-golden FILE")
+        }
+        return options
+    }
+
+    /// Parses an instant given as epoch milliseconds or ISO-8601 (UTC unless it says otherwise).
+    public static func parseInstant(_ text: String, option: String) throws -> Int64 {
+        if let ms = Int64(text) { return ms * 1_000_000 }
+        let formatter = ISO8601DateFormatter()
+        for formatOptions: ISO8601DateFormatter.Options in [
+            [.withInternetDateTime, .withFractionalSeconds], [.withInternetDateTime],
+        ] {
+            formatter.formatOptions = formatOptions
+            if let date = formatter.date(from: text) ?? formatter.date(from: text + "Z") {
+                return Int64((date.timeIntervalSince1970 * 1000).rounded()) * 1_000_000
+            }
+        }
+        throw UsageError("--\(option) must be epoch milliseconds or ISO-8601 like 2026-09-24T10:30:00Z, not '\(text)'")
+    }
+
+    static func parseSeconds(_ text: String, option: String) throws -> Double {
+        let number = text.hasSuffix("s") ? String(text.dropLast()) : text
+        guard let value = Double(number), value > 0, value.isFinite else {
+            throw UsageError("--\(option) must be a positive number of seconds like 5 or 0.5s, not '\(text)'")
+        }
+        return value
+    }
+}
+
+/// Finds the bundled real tape and goldens: beside the executable's checkout, or the
+/// current directory's, or $POLYTAPE_FIXTURES.
+public enum BundledFixtures {
+    /// The tape `replay` runs when no tape is named.
+    public static let defaultTapeName = "tapes/g3-enrico-2026-09.ndjson.zst"
+
+    /// The Fixtures folder, searched from $POLYTAPE_FIXTURES, the executable upwards, and the
+    /// working directory upwards.
+    public static func fixturesDirectory() -> URL? {
+        let fileManager = FileManager.default
+        if let env = ProcessInfo.processInfo.environment["POLYTAPE_FIXTURES"] {
+            return URL(fileURLWithPath: env)
+        }
+        var starts = [URL(fileURLWithPath: fileManager.currentDirectoryPath)]
+        let executable = URL(fileURLWithPath: "/proc/self/exe").resolvingSymlinksInPath()
+        starts.insert(executable.deletingLastPathComponent(), at: 0)
+        for start in starts {
+            var directory = start
+            for _ in 0..<8 {
+                let candidate = directory.appendingPathComponent("Fixtures")
+                if fileManager.fileExists(atPath: candidate.appendingPathComponent(defaultTapeName).path) {
+                    return candidate
+                }
+                directory = directory.deletingLastPathComponent()
+            }
+        }
+        return nil
+    }
+
+    /// The bundled golden for a worker count, if one is recorded.
+    public static func golden(forTape tapeName: String, workers: Int) -> URL? {
+        guard let fixtures = fixturesDirectory() else { return nil }
+        let base = URL(fileURLWithPath: tapeName).lastPathComponent.replacingOccurrences(of: ".ndjson.zst", with: "")
+        let url = fixtures.appendingPathComponent("golden/\(base).w\(workers).golden.json")
+        return FileManager.default.fileExists(atPath: url.path) ? url : nil
+    }
+}

@@ -1,0 +1,104 @@
+import Testing
+
+@testable import ReplayKit
+
+/// A clock that only moves when the pacer waits, or when the test says work took time.
+struct FakeClock: PacingClock {
+    var current: UInt64 = 1_000_000
+    /// Extra time each wait overshoots by, to model a late wake-up.
+    var overshootNs: UInt64 = 0
+    var waits: [UInt64] = []
+    mutating func now() -> UInt64 { current }
+    mutating func wait(until deadline: UInt64) {
+        waits.append(deadline)
+        if deadline > current { current = deadline + overshootNs }
+    }
+}
+
+@Test func speedParsesEveryDocumentedForm() {
+    #expect(ReplaySpeed(parsing: "max") == .max)
+    #expect(ReplaySpeed(parsing: "1x") == .factor(1))
+    #expect(ReplaySpeed(parsing: "10x") == .factor(10))
+    #expect(ReplaySpeed(parsing: "0.5x") == .factor(0.5))
+    #expect(ReplaySpeed(parsing: "2.5") == .factor(2.5))
+    #expect(ReplaySpeed(parsing: "0x") == nil)
+    #expect(ReplaySpeed(parsing: "-1x") == nil)
+    #expect(ReplaySpeed(parsing: "fast") == nil)
+    #expect(ReplaySpeed.factor(10).description == "10x")
+}
+
+@Test func recordedSpeedFollowsTheRecordedGaps() {
+    var pacer = Pacer(speed: .factor(1), clock: FakeClock())
+    let start = pacer.clock.now()
+    for recorded: Int64 in [5_000_000_000, 5_000_100_000, 5_002_000_000, 6_000_000_000] {
+        pacer.release(recordedNs: recorded)
+    }
+    #expect(pacer.clock.waits == [start + 100_000, start + 2_000_000, start + 1_000_000_000])
+    #expect(pacer.lateness.count == 4)
+    #expect(pacer.lateness.maxNs == 0)
+}
+
+@Test func factorDividesTheGaps() {
+    var pacer = Pacer(speed: .factor(10), clock: FakeClock())
+    let start = pacer.clock.now()
+    pacer.release(recordedNs: 0)
+    pacer.release(recordedNs: 1_000_000_000)
+    pacer.release(recordedNs: 3_000_000_000)
+    #expect(pacer.clock.waits == [start + 100_000_000, start + 300_000_000])
+}
+
+@Test func maxSpeedNeverWaits() {
+    var pacer = Pacer(speed: .max, clock: FakeClock())
+    pacer.release(recordedNs: 0)
+    pacer.release(recordedNs: 60_000_000_000)
+    #expect(pacer.clock.waits.isEmpty)
+}
+
+@Test func latenessIsMeasuredAgainstTheSchedule() {
+    var clock = FakeClock()
+    clock.overshootNs = 40_000
+    var pacer = Pacer(speed: .factor(1), clock: clock)
+    pacer.release(recordedNs: 0)
+    pacer.release(recordedNs: 1_000_000)
+    pacer.release(recordedNs: 2_000_000)
+    #expect(pacer.lateness.maxNs == 40_000)
+    #expect(pacer.lateness.quantile(0.5) > 0)
+}
+
+@Test func fallingFarBehindReanchorsInsteadOfBursting() {
+    var pacer = Pacer(speed: .factor(1), clock: FakeClock(), maxLagNs: 500_000_000)
+    pacer.release(recordedNs: 0)
+    // The pipeline stalls for 5 s (e.g. a slow consumer) before the next frame.
+    pacer.clock.current += 5_000_000_000
+    pacer.release(recordedNs: 1_000_000_000)
+    #expect(pacer.reanchors == 1)
+    // After re-anchoring, the next frame 10 ms later waits its full 10 ms: no burst.
+    let before = pacer.clock.now()
+    pacer.release(recordedNs: 1_010_000_000)
+    #expect(pacer.clock.waits.last == before + 10_000_000)
+}
+
+@Test func framesGoingBackInTimeAreReleasedAtOnceAndCounted() {
+    var pacer = Pacer(speed: .factor(1), clock: FakeClock())
+    pacer.release(recordedNs: 1_000_000)
+    pacer.release(recordedNs: 500_000)
+    #expect(pacer.outOfOrder == 1)
+    #expect(pacer.clock.waits.isEmpty)
+}
+
+@Test(arguments: [UInt64(0), 1, 31, 32, 33, 1000, 123_456, 10_000_000_000])
+func histogramBucketsContainTheirValues(value: UInt64) {
+    let bucket = LatenessHistogram.bucket(of: value)
+    #expect(LatenessHistogram.upperBound(of: bucket) >= value)
+    if bucket > 0 { #expect(LatenessHistogram.upperBound(of: bucket - 1) < value) }
+}
+
+@Test func histogramQuantilesAreWithinThreePercent() {
+    var histogram = LatenessHistogram()
+    for value in 1...10_000 { histogram.record(UInt64(value) * 1000) }
+    let p50 = Double(histogram.quantile(0.5))
+    let p99 = Double(histogram.quantile(0.99))
+    #expect(abs(p50 - 5_000_000) / 5_000_000 < 0.035)
+    #expect(abs(p99 - 9_900_000) / 9_900_000 < 0.035)
+    #expect(histogram.quantile(1.0) == 10_000_000)
+}

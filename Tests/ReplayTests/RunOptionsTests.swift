@@ -1,0 +1,65 @@
+import Foundation
+import Testing
+
+@testable import ReplayKit
+
+@Test func defaultsAreMaxSpeedBlockingMd5() throws {
+    let options = try RunOptions.parse(["tape.ndjson.zst"])
+    #expect(options.tapes == ["tape.ndjson.zst"])
+    #expect(options.speed == .max)
+    #expect(options.routing == "md5")
+    #expect(options.backpressure == "block")
+    #expect(options.workers >= 1 && options.workers <= 4)
+    #expect(options.verifyExchangeHash)
+}
+
+@Test func everyOptionParses() throws {
+    let options = try RunOptions.parse([
+        "a.zst", "b.zst", "--workers", "2", "--speed=10x", "--from", "1790267379153", "--to",
+        "2026-09-24T16:30:39Z", "--assets", "1,2", "--assets", "3", "--routing", "jump", "--backpressure", "drop",
+        "--json", "--quiet", "--report", "r.json", "--dump-books", "b.json", "--golden", "g.json", "--junit", "j.xml",
+        "--check-invariance", "--exchange-hash", "off", "--time-basis", "exchange",
+    ])
+    #expect(options.tapes == ["a.zst", "b.zst"])
+    #expect(options.workers == 2)
+    #expect(options.speed == .factor(10))
+    #expect(options.fromNs == 1_790_267_379_153_000_000)
+    #expect(options.toNs == 1_790_267_439_000_000_000)
+    #expect(options.assets == ["1", "2", "3"])
+    #expect(options.routing == "jump")
+    #expect(options.backpressure == "drop")
+    #expect(options.json && options.quiet && options.checkInvariance)
+    #expect(!options.verifyExchangeHash)
+    #expect(options.timeBasis == .exchange)
+    #expect(options.goldenPath == "g.json")
+}
+
+@Test(arguments: [
+    (["--workers", "0"], "--workers must be a whole number from 1 to 64, not '0'"),
+    (["--speed", "fast"], "--speed must be max, 1x, 10x or a positive factor like 2.5x, not 'fast'"),
+    (["--routing", "crc"], "--routing must be one of md5, jump, not 'crc'"),
+    (
+        ["--from", "yesterday"],
+        "--from must be epoch milliseconds or ISO-8601 like 2026-09-24T10:30:00Z, not 'yesterday'"
+    ),
+    (["--golden", "a", "--write-golden", "b"], "--golden verifies and --write-golden records; use one of them"),
+    (["--bless"], "--bless only goes with --write-golden FILE"),
+    (["--frobnicate"], "unknown option '--frobnicate'"),
+    (["--workers"], "--workers needs a value"),
+])
+func badOptionsAreUsageErrorsThatSayWhatToDo(words: [String], message: String) {
+    #expect(throws: UsageError.self) { try RunOptions.parse(words) }
+    do {
+        _ = try RunOptions.parse(words)
+    } catch let error as UsageError {
+        #expect(error.message == message)
+    } catch {
+        Issue.record("unexpected error \(error)")
+    }
+}
+
+@Test func isoInstantsWithFractionsAndOffsets() throws {
+    #expect(try RunOptions.parseInstant("2026-09-24T16:29:39.153Z", option: "from") == 1_790_267_379_153_000_000)
+    #expect(try RunOptions.parseInstant("2026-09-24T18:29:39.153+02:00", option: "from") == 1_790_267_379_153_000_000)
+    #expect(try RunOptions.parseInstant("2026-09-24T16:29:39", option: "from") == 1_790_267_379_000_000_000)
+}

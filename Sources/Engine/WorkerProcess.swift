@@ -158,9 +158,16 @@ struct WorkerCore {
         FinalReport(stats: stats, counters: store.counters, latency: latency, books: store.summaries())
     }
 
-    /// RSS from /proc/self/statm (second field, in pages).
+    /// RSS from /proc/self/statm (second field, in pages). Read with read(2): /proc files
+    /// report size 0, so size-based readers may return nothing.
     static func residentBytes() -> Int {
-        guard let text = try? String(contentsOfFile: "/proc/self/statm", encoding: .utf8) else { return 0 }
+        let fd = open("/proc/self/statm", O_RDONLY | O_CLOEXEC)
+        guard fd >= 0 else { return 0 }
+        defer { close(fd) }
+        var buffer = [UInt8](repeating: 0, count: 256)
+        let count = buffer.withUnsafeMutableBytes { read(fd, $0.baseAddress, 255) }
+        guard count > 0 else { return 0 }
+        let text = String(decoding: buffer[0..<count], as: UTF8.self)
         let fields = text.split(separator: " ")
         guard fields.count > 1, let pages = Int(fields[1]) else { return 0 }
         return pages * Int(sysconf(Int32(_SC_PAGESIZE)))

@@ -25,6 +25,8 @@ enum RecordKind: UInt8 {
     /// Test only: the worker stops reading (and with `flags & 1` ignores SIGTERM), so tests
     /// can prove that stop escalates to SIGKILL within its budget.
     case testHang = 32
+    /// Test only: the worker exits at once with status `flags` (a crash with a known status).
+    case testExit = 33
 }
 
 struct RecordHeader {
@@ -115,6 +117,7 @@ enum DecodedRecord {
     case query(requestID: UInt64, assetID: UnsafeRawBufferPointer, depth: Int)
     case stop
     case testHang(ignoreTerm: Bool)
+    case testExit(status: UInt8)
     /// A record this build does not know (never written by the same executable).
     case unknown(kind: UInt8)
 }
@@ -400,6 +403,8 @@ enum RecordCodec {
             return (header, .stop)
         case .testHang:
             return (header, .testHang(ignoreTerm: header.flags & 1 != 0))
+        case .testExit:
+            return (header, .testExit(status: header.flags))
         }
     }
 }

@@ -290,6 +290,11 @@ public struct Router: FeedSink {
         stats.controlMessages += 1
     }
 
+    /// Test only: makes a worker exit at once with `status` (see `RecordKind.testExit`).
+    mutating func sendTestExit(worker index: Int, status: UInt8) throws {
+        try sendControl(to: index, RecordCodec.controlRecord(kind: .testExit, flags: status))
+    }
+
     /// Test only: makes a worker hang (see `RecordKind.testHang`).
     mutating func sendTestHang(worker index: Int, ignoreTerm: Bool) throws {
         try sendControl(to: index, RecordCodec.controlRecord(kind: .testHang, flags: ignoreTerm ? 1 : 0))

@@ -121,6 +121,8 @@ public enum StopStep: String, Sendable, Codable, Equatable {
     case killed
     /// Had already died before stop was called.
     case diedBeforeStop
+    /// Exited on its own during stop without sending its final report (crashed while draining).
+    case diedDuringStop
 }
 
 /// Everything one worker reports at the end of a run.

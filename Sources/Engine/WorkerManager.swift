@@ -257,6 +257,8 @@ public final class WorkerManager {
                 latency = report.latency
                 books = report.books
                 drained = steps[index] == .drained
+            } else if steps[index] == .drained {
+                steps[index] = .diedDuringStop
             }
             results.append(
                 WorkerResult(

@@ -134,6 +134,8 @@ struct WorkerCore {
             return .stop
         case .testHang(let ignoreTerm):
             return .hang(ignoreTerm: ignoreTerm)
+        case .testExit(let status):
+            exit(Int32(status))
         case .unknown:
             stats.controlMessages += 1
             return .proceed

@@ -246,6 +246,23 @@ func runSynthetic(workers: Int, changes: Int, assets: Int = 40, ringCapacity: In
         #expect(result.workers[0].stopStep == .diedBeforeStop)
     }
 
+    @Test func aWorkerThatExitsWithAStatusIsReportedWithIt() throws {
+        let manager = try WorkerManager(workerCount: 2, configuration: testConfiguration())
+        try manager.start()
+        var router = try Router(channels: manager.inputChannels)
+        try router.sendTestExit(worker: 1, status: 3)
+        #expect(waitUntil { manager.aliveCount == 1 })
+        #expect(manager.deadWorkers.map(\.worker) == [1])
+        #expect(manager.deadWorkers.first?.exit == .exited(status: 3))
+        #expect(ExitReason.exited(status: 3).description == "exited with status 3")
+        let result = try manager.stop()
+        #expect(result.workers[1].stopStep == .diedBeforeStop)
+        #expect(result.workers[1].exit == .exited(status: 3))
+        #expect(!result.workers[1].drained)
+        #expect(result.workers[0].drained)
+        #expect(!result.allDrained)
+    }
+
     @Test func gracefulStopOfFourWorkersAppliesEveryQueuedMessage() throws {
         // A 64 KiB ring per worker: the router blocks and wraps many times; stop comes right
         // after the last flush, so most messages are still queued when it is called.

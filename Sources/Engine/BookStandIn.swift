@@ -6,11 +6,13 @@ public struct BookCounters: Sendable, Codable, Equatable {
     public var snapshots: UInt64 = 0
     public var changes: UInt64 = 0
     public var changesWithoutBook: UInt64 = 0
+    public var invalidations = 0
     public init() {}
     public static func += (lhs: inout BookCounters, rhs: BookCounters) {
         lhs.snapshots += rhs.snapshots
         lhs.changes += rhs.changes
         lhs.changesWithoutBook += rhs.changesWithoutBook
+        lhs.invalidations += rhs.invalidations
     }
 }
 
@@ -19,6 +21,7 @@ public struct BookSummary: Sendable, Codable, Equatable {
     public var digest: String
     public var bidLevels: Int
     public var askLevels: Int
+    public var trusted: Bool
 }
 
 enum ApplyResult { case applied, noBook }
@@ -37,6 +40,7 @@ public struct MarketSideData: Sendable, Codable, Equatable {
 final class BookStore {
     struct Options { var verifyExchangeHash: Bool }
     var books: [String: (bids: [Int64: Int64], asks: [Int64: Int64])] = [:]
+    var untrusted: Set<String> = []
     var counters = BookCounters()
     var sideData: [String: MarketSideData] = [:]
     init() {}
@@ -49,6 +53,7 @@ final class BookStore {
         for level in e.bids where level.size.units > 0 { bids[level.price.units] = level.size.units }
         for level in e.asks where level.size.units > 0 { asks[level.price.units] = level.size.units }
         books[Self.key(e.assetID)] = (bids, asks)
+        untrusted.remove(Self.key(e.assetID))
         counters.snapshots += 1
         return .applied
     }
@@ -67,7 +72,12 @@ final class BookStore {
     @discardableResult func apply(_ e: LastTradeEvent) -> ApplyResult { .applied }
     @discardableResult func apply(_ e: TickSizeChangeEvent) -> ApplyResult { .applied }
     @discardableResult func apply(_ e: BestBidAskEvent) -> ApplyResult { .applied }
-    func invalidate(assetIDs: [String]) { for id in assetIDs { books[id] = nil } }
+    func invalidate(assetIDs: [String]) {
+        for id in assetIDs where books[id] != nil && !untrusted.contains(id) {
+            untrusted.insert(id)
+            counters.invalidations += 1
+        }
+    }
     func setSideData(_ data: MarketSideData, forAsset asset: String) { sideData[asset] = data }
     var bookCount: Int { books.count }
     var memoryEstimate: Int { books.values.reduce(0) { $0 + 64 + 16 * ($1.bids.count + $1.asks.count) } }
@@ -85,6 +95,6 @@ final class BookStore {
         }
         return BookSummary(
             assetID: assetID, digest: String(digest, radix: 16), bidLevels: book.bids.count,
-            askLevels: book.asks.count)
+            askLevels: book.asks.count, trusted: !untrusted.contains(assetID))
     }
 }

@@ -120,6 +120,14 @@ enum DecodedRecord {
     case testExit(status: UInt8)
     /// A record this build does not know (never written by the same executable).
     case unknown(kind: UInt8)
+
+    /// Feed events (counted as processed messages), as opposed to control records.
+    var isData: Bool {
+        switch self {
+        case .book, .priceChange, .lastTrade, .tickSizeChange, .bestBidAsk, .other: true
+        default: false
+        }
+    }
 }
 
 /// Encodes and decodes ring records. Sizes are computed first so the ring can reserve one
@@ -309,6 +317,40 @@ enum RecordCodec {
         base.load(as: RecordHeader.self)
     }
 
+    /// The book event of a `.book` record (the worker's fast path calls this directly, without
+    /// going through `DecodedRecord`).
+    @inline(__always)
+    static func book(at base: UnsafeRawPointer, assetLength: Int) -> BookEvent {
+        let fixed = (base + headerSize).load(as: BookFixed.self)
+        let start = headerSize + align8(MemoryLayout<BookFixed>.size)
+        let marketLength = Int(fixed.marketLength)
+        let levelsOffset = align8(start + assetLength + marketLength)
+        let bidCount = Int(fixed.bidCount)
+        let askCount = Int(fixed.askCount)
+        let levels = UnsafeMutableRawPointer(mutating: base + levelsOffset)
+            .bindMemory(to: PriceLevel.self, capacity: bidCount + askCount)
+        return BookEvent(
+            assetID: UnsafeRawBufferPointer(start: base + start, count: assetLength),
+            market: UnsafeRawBufferPointer(start: base + start + assetLength, count: marketLength),
+            timestampMs: fixed.timestampMs, hash: fixed.hash,
+            bids: UnsafeBufferPointer(start: levels, count: bidCount),
+            asks: UnsafeBufferPointer(start: levels + bidCount, count: askCount), tickSize: fixed.tickSize,
+            lastTradePrice: fixed.lastTradePrice, hadEventType: fixed.hadEventType, objectOffset: 0, objectLength: 0)
+    }
+
+    /// The event of a `.priceChange` record (fast path, see `book(at:assetLength:)`).
+    @inline(__always)
+    static func priceChange(at base: UnsafeRawPointer, assetLength: Int) -> PriceChangeEvent {
+        let fixed = (base + headerSize).load(as: PriceChangeFixed.self)
+        let start = headerSize + align8(MemoryLayout<PriceChangeFixed>.size)
+        return PriceChangeEvent(
+            assetID: UnsafeRawBufferPointer(start: base + start, count: assetLength),
+            market: UnsafeRawBufferPointer(start: base + start + assetLength, count: Int(fixed.marketLength)),
+            timestampMs: fixed.timestampMs, price: fixed.price, size: fixed.size, side: fixed.side, hash: fixed.hash,
+            bestBid: fixed.bestBid, bestAsk: fixed.bestAsk, generation: fixed.generation,
+            indexInMessage: Int(fixed.indexInMessage), countInMessage: Int(fixed.countInMessage))
+    }
+
     /// Decodes the record at `base` (8-aligned, `header.length` bytes valid).
     static func decode(at base: UnsafeRawPointer) -> (header: RecordHeader, record: DecodedRecord) {
         let header = base.load(as: RecordHeader.self)
@@ -325,29 +367,9 @@ enum RecordCodec {
 
         switch kind {
         case .book:
-            let (fixed, start) = fields(BookFixed.self)
-            let marketLength = Int(fixed.marketLength)
-            let levelsOffset = align8(start + assetLength + marketLength)
-            let bidCount = Int(fixed.bidCount)
-            let askCount = Int(fixed.askCount)
-            let levels = UnsafeMutableRawPointer(mutating: base + levelsOffset)
-                .bindMemory(to: PriceLevel.self, capacity: bidCount + askCount)
-            let event = BookEvent(
-                assetID: bytes(start, assetLength), market: bytes(start + assetLength, marketLength),
-                timestampMs: fixed.timestampMs, hash: fixed.hash,
-                bids: UnsafeBufferPointer(start: levels, count: bidCount),
-                asks: UnsafeBufferPointer(start: levels + bidCount, count: askCount), tickSize: fixed.tickSize,
-                lastTradePrice: fixed.lastTradePrice, hadEventType: fixed.hadEventType, objectOffset: 0,
-                objectLength: 0)
-            return (header, .book(event))
+            return (header, .book(book(at: base, assetLength: assetLength)))
         case .priceChange:
-            let (fixed, start) = fields(PriceChangeFixed.self)
-            let event = PriceChangeEvent(
-                assetID: bytes(start, assetLength), market: bytes(start + assetLength, Int(fixed.marketLength)),
-                timestampMs: fixed.timestampMs, price: fixed.price, size: fixed.size, side: fixed.side,
-                hash: fixed.hash, bestBid: fixed.bestBid, bestAsk: fixed.bestAsk, generation: fixed.generation,
-                indexInMessage: Int(fixed.indexInMessage), countInMessage: Int(fixed.countInMessage))
-            return (header, .priceChange(event))
+            return (header, .priceChange(priceChange(at: base, assetLength: assetLength)))
         case .lastTrade:
             let (fixed, start) = fields(LastTradeFixed.self)
             let event = LastTradeEvent(

@@ -189,11 +189,16 @@ func roundTrip<R>(size: Int, write: (UnsafeMutableRawPointer) -> Void, check: (R
 
 @Suite struct WorkerCoreTests {
     /// Encodes an event as a ring record and hands it to the core, as the worker loop does.
+    /// Goes through `handleRecord(at:)`, the worker loop's entry (fast path for books and price
+    /// changes, `DecodedRecord` for the rest).
     func feed(_ core: inout WorkerCore, size: Int, write: (UnsafeMutableRawPointer) -> Void) -> WorkerAction {
-        roundTrip(size: size, write: write) { header, record in
-            var clock = header.enqueueNanos
-            return core.handle(record, enqueueNanos: header.enqueueNanos, clock: &clock)
-        }
+        let memory = UnsafeMutableRawPointer.allocate(byteCount: size, alignment: 8)
+        defer { memory.deallocate() }
+        write(memory)
+        core.beginTiming()
+        let action = core.handleRecord(at: memory)
+        core.settle()
+        return action
     }
 
     @Test func eachEventTypeIsCountedAndBooksChange() {
@@ -238,6 +243,28 @@ func roundTrip<R>(size: Int, write: (UnsafeMutableRawPointer) -> Void, check: (R
         #expect(core.stats.residentBytes > 0)
     }
 
+    @Test func latencyIsSettledWithOneClockReadPerRunOfRecords() {
+        var core = WorkerCore(index: 0, verifyExchangeHash: false)
+        core.beginTiming()
+        let start = core.clock
+        for index in 0..<(WorkerCore.clockEvery + 3) {
+            withPriceChange(asset: "A", cents: 40, size: Int64(index + 1), side: .bid) { e in
+                let size = RecordCodec.size(e)
+                let memory = UnsafeMutableRawPointer.allocate(byteCount: size, alignment: 8)
+                defer { memory.deallocate() }
+                RecordCodec.write(e, enqueueNanos: start, to: memory, length: size)
+                _ = core.handleRecord(at: memory)
+            }
+        }
+        // A full run of `clockEvery` records was settled; the last 3 wait for the next read.
+        #expect(core.stats.messagesProcessed == UInt64(WorkerCore.clockEvery + 3))
+        #expect(core.latency.count == UInt64(WorkerCore.clockEvery))
+        core.settle()
+        #expect(core.latency.count == UInt64(WorkerCore.clockEvery + 3))
+        #expect(core.stats.processingTimeNanos == core.stats.lastMessageMonotonicNanos - start)
+        #expect(core.latency.max <= core.stats.lastMessageMonotonicNanos - start + 1)
+    }
+
     @Test func priceChangeBeforeAnyBookIsProcessedButNotApplied() {
         var core = WorkerCore(index: 0, verifyExchangeHash: false)
         withPriceChange(asset: "no-book-yet", cents: 49, size: 5, side: .bid) { e in
@@ -269,7 +296,8 @@ func roundTrip<R>(size: Int, write: (UnsafeMutableRawPointer) -> Void, check: (R
         #expect(answer?.summary != nil)
         let invalidate = RecordCodec.controlRecord(kind: .invalidate, extra: RecordCodec.invalidationPayload(["A"]))
         _ = feed(&core, size: invalidate.count) { $0.copyMemory(from: invalidate, byteCount: invalidate.count) }
-        #expect(core.store.bookCount == 0)
+        // Invalidation marks the book untrusted until its next snapshot (a connection gap).
+        #expect(core.store.summary(assetID: "A", depth: 0)?.trusted == false)
         let stop = RecordCodec.controlRecord(kind: .stop)
         if case .stop = feed(&core, size: stop.count, write: { $0.copyMemory(from: stop, byteCount: stop.count) }) {
         } else {

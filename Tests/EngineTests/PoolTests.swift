@@ -365,8 +365,13 @@ func runSynthetic(workers: Int, changes: Int, assets: Int = 40, ringCapacity: In
         withBook(asset: "asset-2", bids: [level(41, 1)], asks: [level(59, 1)]) { router.onBook($0) }
         try router.flush()
         let result = try manager.stop()
-        let assets = result.workers.flatMap { $0.books.map(\.assetID) }.sorted()
-        #expect(assets == ["asset-2", "asset-4"])
+        // Invalidated books stay untrusted until their next snapshot; asset-2 got a new one.
+        let books = Dictionary(uniqueKeysWithValues: result.workers.flatMap(\.books).map { ($0.assetID, $0) })
+        #expect(books.keys.sorted() == ["asset-1", "asset-2", "asset-4"])
+        #expect(books["asset-1"]?.trusted == false)
+        #expect(books["asset-2"]?.trusted == true)
+        #expect(books["asset-4"]?.trusted == true)
+        #expect(result.workers.map(\.counters.invalidations).reduce(0, +) == 2)
         #expect(router.stats.controlMessages == 3)
     }
 

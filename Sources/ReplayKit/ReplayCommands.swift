@@ -4,7 +4,9 @@
 public enum ReplayCommands {
     public static var all: [any Subcommand.Type] {
         [
-            VerifyCommand.self
+            VerifyCommand.self,
+            BenchParserCommand.self,
+            BenchBookCommand.self,
         ]
     }
 }

@@ -1,5 +1,6 @@
 // The parent's side of one worker: its input ring (producer end), wake-up eventfds and reply
 // pipe, plus the state the pool's monitor thread shares with the router.
+import Book
 import CShim
 import Foundation
 import Glibc

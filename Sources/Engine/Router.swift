@@ -1,6 +1,7 @@
 // The router: a FeedSink that sends every parsed event to the worker that owns its asset, as a
 // binary ring record, in tape order per asset. The reference design's MessageRouter, without
 // an asyncio queue in between: the parser calls the router directly.
+public import Book
 import CShim
 public import Feed
 import Foundation

@@ -1,7 +1,7 @@
 // The counting and timing results of workers and the router. All Codable and Sendable so the
 // report and golden-file layers can serialize them; counting fields are deterministic for a
 // given tape, timing fields are measurements.
-// BookCounters and BookSummary come from Book (stand-ins in BookStandIn.swift until it lands).
+public import Book
 
 /// Per-worker performance statistics (the reference design's WorkerStats). Counting fields
 /// (`messagesProcessed`, `updatesApplied`, `snapshotsReceived`, `bookCount`, ...) are

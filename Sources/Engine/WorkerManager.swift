@@ -1,6 +1,7 @@
 // The worker pool: spawns worker processes, watches them, collects their stats, and stops them
 // with a drain-then-escalate sequence. The reference design's WorkerManager, with real OS
 // processes, shared-memory channels and a stop that loses nothing.
+import Book
 import CShim
 import Dispatch
 public import Foundation

@@ -1,5 +1,6 @@
 // Entry point of a worker process. The `replay` binary re-executes itself with the hidden
 // first argument `__worker`; main.swift hands control here before anything else runs.
+import Book
 import CShim
 import Feed
 import Foundation

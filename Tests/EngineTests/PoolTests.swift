@@ -1,3 +1,4 @@
+import Book
 import Feed
 import Foundation
 import Glibc

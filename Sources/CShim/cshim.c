@@ -7,6 +7,10 @@
 #include <fcntl.h>
 #include <unistd.h>
 #include <time.h>
+#include <spawn.h>
+#include <signal.h>
+#include <limits.h>
+#include <sys/syscall.h>
 
 int cshim_memfd_create(const char *name, unsigned int flags) { return memfd_create(name, flags); }
 int cshim_eventfd(unsigned int initval, int flags) { return eventfd(initval, flags); }
@@ -28,4 +32,18 @@ uint64_t cshim_wall_ns(void) {
     struct timespec ts;
     clock_gettime(CLOCK_REALTIME, &ts);
     return (uint64_t)ts.tv_sec * 1000000000ull + (uint64_t)ts.tv_nsec;
+}
+
+int cshim_pidfd_open(pid_t pid) { return (int)syscall(SYS_pidfd_open, pid, 0); }
+int cshim_spawn_addclosefrom(void *file_actions, int lowfd) {
+    return posix_spawn_file_actions_addclosefrom_np((posix_spawn_file_actions_t *)file_actions, lowfd);
+}
+int cshim_ignore_signal(int sig) { return signal(sig, SIG_IGN) == SIG_ERR ? -1 : 0; }
+int cshim_default_signal(int sig) { return signal(sig, SIG_DFL) == SIG_ERR ? -1 : 0; }
+int cshim_pipe_buf(void) { return PIPE_BUF; }
+int cshim_dup_cloexec_above(int fd, int minfd) { return fcntl(fd, F_DUPFD_CLOEXEC, minfd); }
+int cshim_set_nonblocking(int fd) {
+    int flags = fcntl(fd, F_GETFL);
+    if (flags < 0) return -1;
+    return fcntl(fd, F_SETFL, flags | O_NONBLOCK);
 }

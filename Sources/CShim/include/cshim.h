@@ -56,4 +56,26 @@ uint64_t cshim_monotonic_ns(void);
 // Wall clock in ns since the epoch (CLOCK_REALTIME).
 uint64_t cshim_wall_ns(void);
 
+// pidfd_open(2) (no glibc wrapper before 2.36's headers are universal): a pollable handle on a
+// worker process, so one monitor thread notices any worker's exit without waitpid(-1), which
+// would steal children that other code in the process spawned.
+int cshim_pidfd_open(pid_t pid);
+
+// posix_spawn_file_actions_addclosefrom_np (glibc >= 2.34, needs _GNU_SOURCE): a spawned
+// worker closes every fd at or above `lowfd`, even ones some other library opened without
+// O_CLOEXEC, so it holds exactly the channel fds it was given.
+int cshim_spawn_addclosefrom(void *file_actions, int lowfd);
+
+// signal(sig, SIG_IGN) / SIG_DFL: the macros are casts Swift cannot import.
+int cshim_ignore_signal(int sig);
+int cshim_default_signal(int sig);
+
+// PIPE_BUF: writes of at most this many bytes to a pipe are atomic (stats channel frames).
+int cshim_pipe_buf(void);
+
+// fcntl(fd, F_DUPFD_CLOEXEC, min): variadic, so Swift cannot call it directly.
+int cshim_dup_cloexec_above(int fd, int minfd);
+// fcntl(fd, F_SETFL, O_NONBLOCK) added to the current flags.
+int cshim_set_nonblocking(int fd);
+
 #endif

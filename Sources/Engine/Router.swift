@@ -1,0 +1,303 @@
+// The router: a FeedSink that sends every parsed event to the worker that owns its asset, as a
+// binary ring record, in tape order per asset. The reference design's MessageRouter, without
+// an asyncio queue in between: the parser calls the router directly.
+public import Book
+import CShim
+public import Feed
+import Foundation
+
+/// Sends parsed feed events to worker processes. A G3 `price_change` frame with entries for
+/// several assets arrives as one `onPriceChange` per entry, so each entry goes to its own
+/// asset's worker; per asset, order is tape order. Events without an asset (`new_market`,
+/// unknown types) are counted in `stats.unroutable`, not broadcast.
+///
+/// Records are published to a worker in batches of `batchSize` (one release store, and one
+/// eventfd write only if that worker sleeps); call `flush()` at the end of a frame when pacing
+/// (latency) and always before `WorkerManager.stop`. FeedSink callbacks cannot throw: a dead
+/// worker is recorded in `failure`, later events are dropped and counted, and `flush()`
+/// throws the failure.
+public struct Router: FeedSink {
+    /// What to do when a worker's channel is full.
+    public enum Backpressure: String, Sendable, Codable {
+        /// Wait for space (lossless, deterministic). The default.
+        case block
+        /// Drop the event and count it (live-like).
+        case drop
+    }
+
+    public let workerCount: Int
+    public let routing: RoutingScheme
+    public let backpressure: Backpressure
+    public let batchSize: Int
+    public private(set) var stats = RouterStats()
+    /// The first error that stopped routing (a dead worker, a stopped pool).
+    public private(set) var failure: EngineError?
+
+    let channels: [WorkerChannel]
+    /// The channels' producer states (stable addresses owned by the channels): the hot path
+    /// touches only these, so routing a message does no reference counting.
+    private let producers: [UnsafeMutablePointer<RingProducer>]
+    private let maxRecordSize: Int
+    private var table = AssetTable()
+    private let md5: MD5RoutingKey
+    private var nextRequestID: UInt64 = 1
+    /// Enqueue timestamps: one clock read (~60 ns here) per `stampReuse` records, and always a
+    /// fresh one for the first record after a publish, so paced (frame-by-frame) latency is
+    /// exact and maximum-speed latency is understated by at most a few records' routing time.
+    private var stampNanos: UInt64 = 0
+    private var stampsLeft = 0
+    static let stampReuse = 8
+
+    /// - Parameters:
+    ///   - channels: `manager.inputChannels`, one per worker in worker order.
+    ///   - workerCount: if given, must equal `channels.count` (the reference API's check).
+    public init(
+        channels: [WorkerChannel], workerCount: Int? = nil, routing: RoutingScheme = .md5,
+        backpressure: Backpressure = .block, batchSize: Int = 128
+    ) throws {
+        let expected = workerCount ?? channels.count
+        guard expected >= 1 else { throw EngineError.invalidWorkerCount(expected) }
+        guard channels.count == expected, channels.enumerated().allSatisfy({ $0.offset == $0.element.index }) else {
+            throw EngineError.channelCountMismatch(channels: channels.count, expected: expected)
+        }
+        guard batchSize >= 1 else { throw EngineError.invalidConfiguration("batchSize must be at least 1") }
+        self.channels = channels
+        producers = channels.map(\.producerPointer)
+        maxRecordSize = channels.map(\.ring.maxRecordSize).min()!
+        self.workerCount = expected
+        self.routing = routing
+        self.backpressure = backpressure
+        self.batchSize = batchSize
+        md5 = try MD5RoutingKey()
+        stats.perWorker = Array(repeating: 0, count: expected)
+    }
+
+    /// The worker an asset id routes to under `routing` (pure function of the id bytes).
+    public static func worker(forAssetID assetID: String, workerCount: Int, routing: RoutingScheme = .md5) throws -> Int
+    {
+        routing.worker(forKey: try MD5RoutingKey().key(assetID), workerCount: workerCount)
+    }
+
+    /// The worker for these asset id bytes (cached after the first time).
+    @inline(__always)
+    mutating func worker(for asset: UnsafeRawBufferPointer) -> Int {
+        let hash = AssetTable.hash(asset)
+        if let worker = table.lookup(asset, hash: hash) { return worker }
+        let worker = routing.worker(forKey: md5.key(asset), workerCount: workerCount)
+        table.insert(asset, hash: hash, worker: worker)
+        stats.assets = table.count
+        return worker
+    }
+
+    public mutating func worker(forAssetID assetID: String) -> Int {
+        var copy = assetID
+        return copy.withUTF8 { worker(for: UnsafeRawBufferPointer($0)) }
+    }
+
+    /// Reserves `size` bytes in the asset's worker's ring, lets `write` fill them, commits.
+    @inline(__always)
+    private mutating func route(
+        asset: UnsafeRawBufferPointer, size: Int, _ write: (UnsafeMutableRawPointer, UInt64) -> Void
+    ) {
+        guard failure == nil else {
+            stats.dropped += 1
+            return
+        }
+        guard asset.count > 0, asset.count <= Int(UInt16.max) else {
+            stats.routingErrors += 1
+            return
+        }
+        let index = worker(for: asset)
+        let producer = producers[index]
+        guard size <= maxRecordSize else {
+            stats.routingErrors += 1
+            return
+        }
+        guard !producer.pointee.isClosed else {
+            failure = .notRunning("routing after the pool was stopped")
+            stats.dropped += 1
+            return
+        }
+        let needed = producer.pointee.bytesNeeded(size)
+        if !producer.pointee.hasSpace(needed) {
+            guard waitForSpace(worker: index, needed: needed) else { return }
+        }
+        if stampsLeft == 0 {
+            stampNanos = cshim_monotonic_ns()
+            stampsLeft = Router.stampReuse
+        }
+        stampsLeft -= 1
+        let target = producer.pointee.claim(size)
+        write(target, stampNanos)
+        producer.pointee.commit(size)
+        stats.routed += 1
+        stats.perWorker[index] += 1
+        if producer.pointee.unpublishedRecords >= batchSize {
+            producer.pointee.publish()
+            stats.batches += 1
+            stampsLeft = 0
+        }
+    }
+
+    /// The full-ring path: drop (`.drop`) or wait while the worker lives (`.block`). Returns
+    /// true when there is space; otherwise the event was dropped and counted.
+    @inline(never)
+    private mutating func waitForSpace(worker index: Int, needed: Int) -> Bool {
+        let channel = channels[index]
+        stats.queueFullEvents += 1
+        if backpressure == .drop {
+            stats.dropped += 1
+            if channel.producer.unpublishedRecords > 0 {
+                channel.producer.publish()
+                stats.batches += 1
+            }
+            return false
+        }
+        let began = cshim_monotonic_ns()
+        let pool = channel.pool
+        let hasSpace = channel.producer.waitForSpace(needed, deadline: .max, isAlive: { pool.isAlive(index) })
+        stampsLeft = 0
+        stats.batches += 1
+        stats.blockedNanos += cshim_monotonic_ns() - began
+        guard hasSpace else {
+            failure = channel.workerDiedError()
+            stats.dropped += 1
+            return false
+        }
+        return true
+    }
+
+    // MARK: FeedSink
+
+    public mutating func onBook(_ event: BookEvent) {
+        stats.books += 1
+        let size = RecordCodec.size(event)
+        route(asset: event.assetID, size: size) { RecordCodec.write(event, enqueueNanos: $1, to: $0, length: size) }
+    }
+
+    public mutating func onPriceChange(_ event: PriceChangeEvent) {
+        stats.priceChanges += 1
+        let size = RecordCodec.size(event)
+        route(asset: event.assetID, size: size) { RecordCodec.write(event, enqueueNanos: $1, to: $0, length: size) }
+    }
+
+    public mutating func onLastTrade(_ event: LastTradeEvent) {
+        stats.lastTrades += 1
+        let size = RecordCodec.size(event)
+        route(asset: event.assetID, size: size) { RecordCodec.write(event, enqueueNanos: $1, to: $0, length: size) }
+    }
+
+    public mutating func onTickSizeChange(_ event: TickSizeChangeEvent) {
+        stats.tickSizeChanges += 1
+        let size = RecordCodec.size(event)
+        route(asset: event.assetID, size: size) { RecordCodec.write(event, enqueueNanos: $1, to: $0, length: size) }
+    }
+
+    public mutating func onBestBidAsk(_ event: BestBidAskEvent) {
+        stats.bestBidAsks += 1
+        let size = RecordCodec.size(event)
+        route(asset: event.assetID, size: size) { RecordCodec.write(event, enqueueNanos: $1, to: $0, length: size) }
+    }
+
+    public mutating func onOther(_ event: OtherEvent) {
+        stats.others += 1
+        guard event.assetID.count > 0 else {
+            stats.unroutable += 1
+            return
+        }
+        let size = RecordCodec.size(event)
+        route(asset: event.assetID, size: size) { RecordCodec.write(event, enqueueNanos: $1, to: $0, length: size) }
+    }
+
+    public mutating func onControl(_ frame: ControlFrame) {
+        stats.controlFrames += 1
+    }
+
+    public mutating func onError(_ error: FeedError) {
+        stats.parseErrors += 1
+    }
+
+    // MARK: publishing and control
+
+    /// Publishes every written record to its worker. Throws the routing failure, if any.
+    public mutating func flush() throws {
+        stampsLeft = 0
+        for channel in channels where channel.isOpen && channel.producer.unpublishedRecords > 0 {
+            channel.producer.publish()
+            stats.batches += 1
+        }
+        if let failure { throw failure }
+    }
+
+    /// Sends the exchange-hash side data of one asset (from the tape header) to its worker, in band.
+    public mutating func setSideData(_ data: MarketSideData, forAsset assetID: String) throws {
+        let json = try [UInt8](JSONEncoder().encode(data))
+        try sendControl(
+            to: worker(forAssetID: assetID),
+            RecordCodec.controlRecord(kind: .sideData, asset: Array(assetID.utf8), extra: json))
+    }
+
+    /// Invalidates the books of these assets (a connection gap), each at its worker, in band:
+    /// every event routed before this call is applied first, every later one after.
+    public mutating func invalidate(assetIDs: [String]) throws {
+        var perWorker = [[String]](repeating: [], count: workerCount)
+        for id in assetIDs { perWorker[worker(forAssetID: id)].append(id) }
+        for (index, ids) in perWorker.enumerated() where !ids.isEmpty {
+            // Keep each record well below the ring's record limit.
+            var start = 0
+            while start < ids.count {
+                let end = min(start + 256, ids.count)
+                try sendControl(
+                    to: index,
+                    RecordCodec.controlRecord(
+                        kind: .invalidate, extra: RecordCodec.invalidationPayload(Array(ids[start..<end]))))
+                start = end
+            }
+        }
+    }
+
+    /// Asks the asset's worker for its book (top `depth` levels a side) while running. The
+    /// query travels behind every event routed so far, so the answer reflects all of them.
+    public mutating func queryBook(assetID: String, depth: Int, timeout: Duration = .seconds(10)) throws -> BookSummary?
+    {
+        let index = worker(forAssetID: assetID)
+        let requestID = nextRequestID
+        nextRequestID += 1
+        try sendControl(
+            to: index,
+            RecordCodec.controlRecord(
+                kind: .query, asset: Array(assetID.utf8), query: QueryFixed(requestID: requestID, depth: Int64(depth))))
+        let deadline = cshim_monotonic_ns() + UInt64(WorkerManager.milliseconds(timeout)) * 1_000_000
+        while true {
+            let payload = try channels[index].awaitReply(.queryAnswer, deadline: deadline)
+            guard let answer = try? JSONDecoder().decode(QueryAnswer.self, from: Data(payload)) else {
+                throw EngineError.badReply(worker: index, detail: "query answer is not valid JSON")
+            }
+            if answer.requestID == requestID { return answer.summary }
+        }
+    }
+
+    private mutating func sendControl(to index: Int, _ record: [UInt8]) throws {
+        if let failure { throw failure }
+        let channel = channels[index]
+        do {
+            try channel.writeRecord(record, deadline: .max)
+        } catch {
+            failure = error
+            throw error
+        }
+        channel.producer.publish()
+        stats.batches += 1
+        stats.controlMessages += 1
+    }
+
+    /// Test only: makes a worker exit at once with `status` (see `RecordKind.testExit`).
+    mutating func sendTestExit(worker index: Int, status: UInt8) throws {
+        try sendControl(to: index, RecordCodec.controlRecord(kind: .testExit, flags: status))
+    }
+
+    /// Test only: makes a worker hang (see `RecordKind.testHang`).
+    mutating func sendTestHang(worker index: Int, ignoreTerm: Bool) throws {
+        try sendControl(to: index, RecordCodec.controlRecord(kind: .testHang, flags: ignoreTerm ? 1 : 0))
+    }
+}

@@ -1,0 +1,107 @@
+import Feed
+import Testing
+
+@testable import Engine
+
+/// Router behaviour checked by reading the rings in-process (no worker processes needed:
+/// an unstarted pool's channels accept records).
+@Suite struct RouterTests {
+    /// Every record in a channel's ring, decoded to (kind, asset, timestamp).
+    func drain(_ channel: WorkerChannel) -> [(kind: UInt8, asset: String, timestampMs: Int64)] {
+        var consumer = RingConsumer(
+            ring: channel.ring, dataWakeFD: channel.dataWakeFD, spaceWakeFD: channel.spaceWakeFD)
+        var records: [(UInt8, String, Int64)] = []
+        guard consumer.refresh() else { return [] }
+        while let pointer = consumer.next() {
+            let (header, record) = RecordCodec.decode(at: pointer)
+            switch record {
+            case .priceChange(let e): records.append((header.kind, string(e.assetID), e.timestampMs))
+            case .book(let e): records.append((header.kind, string(e.assetID), e.timestampMs))
+            case .other(let e): records.append((header.kind, string(e.assetID), e.timestampMs))
+            default: records.append((header.kind, "", 0))
+            }
+            consumer.advance(Int(header.length))
+        }
+        consumer.release()
+        return records
+    }
+
+    @Test func entriesOfOneFrameGoToTheirAssetsWorkersInTapeOrder() throws {
+        let manager = try WorkerManager(workerCount: 2, configuration: testConfiguration())
+        var router = try Router(channels: manager.inputChannels, batchSize: 4)
+        // Like a G3 frame with mirrored entries: asset-1 (worker 1) and asset-2 (worker 0) alternate.
+        for sequence in 0..<50 {
+            let asset = sequence % 2 == 0 ? "asset-1" : "asset-2"
+            withPriceChange(asset: asset, cents: 40, size: 1, side: .bid, timestampMs: Int64(sequence)) {
+                router.onPriceChange($0)
+            }
+        }
+        try router.flush()
+        let worker0 = drain(manager.inputChannels[0])
+        let worker1 = drain(manager.inputChannels[1])
+        #expect(worker0.count == 25 && worker1.count == 25)
+        #expect(worker0.allSatisfy { $0.asset == "asset-2" })
+        #expect(worker1.allSatisfy { $0.asset == "asset-1" })
+        #expect(worker0.map(\.timestampMs) == Array(stride(from: 1, to: 50, by: 2)))
+        #expect(worker1.map(\.timestampMs) == Array(stride(from: 0, to: 50, by: 2)))
+        #expect(router.stats.priceChanges == 50 && router.stats.routed == 50)
+        // 4-record batches plus the final flush of each ring.
+        #expect(router.stats.batches == 14)
+    }
+
+    @Test func eventsWithoutAnAssetAreCountedNotRouted() throws {
+        let manager = try WorkerManager(workerCount: 2, configuration: testConfiguration())
+        var router = try Router(channels: manager.inputChannels)
+        withBytes("new_market") { type in
+            router.onOther(
+                OtherEvent(
+                    kind: .newMarket, eventType: type, assetID: UnsafeRawBufferPointer(start: nil, count: 0),
+                    market: UnsafeRawBufferPointer(start: nil, count: 0), timestampMs: 1))
+        }
+        withOther(asset: "asset-2") { router.onOther($0) }
+        router.onControl(.ping)
+        router.onControl(.pong)
+        router.onError(FeedError(kind: .malformedJSON, offset: 3, expected: "a value"))
+        withPriceChange(asset: "", cents: 40, size: 1, side: .bid) { router.onPriceChange($0) }
+        try router.flush()
+        #expect(router.stats.others == 2)
+        #expect(router.stats.unroutable == 1)
+        #expect(router.stats.controlFrames == 2)
+        #expect(router.stats.parseErrors == 1)
+        #expect(router.stats.routingErrors == 1)
+        #expect(router.stats.routed == 1)
+        let worker0 = drain(manager.inputChannels[0])
+        #expect(worker0.map(\.kind) == [RecordKind.other.rawValue])
+        #expect(drain(manager.inputChannels[1]).isEmpty)
+    }
+
+    @Test func aBookLargerThanHalfTheRingIsARoutingErrorNotAHang() throws {
+        let manager = try WorkerManager(workerCount: 1, configuration: testConfiguration(ringCapacity: 1 << 16))
+        var router = try Router(channels: manager.inputChannels)
+        let levels = (0..<1100).map { level(Int64($0 % 99 + 1), 1) }
+        withBook(asset: "huge", bids: levels, asks: levels) { router.onBook($0) }
+        withBook(asset: "small", bids: [level(40, 1)], asks: []) { router.onBook($0) }
+        try router.flush()
+        #expect(router.stats.routingErrors == 1)
+        #expect(router.stats.routed == 1)
+        #expect(drain(manager.inputChannels[0]).map(\.asset) == ["small"])
+    }
+
+    @Test func ringWrapsKeepEveryRecordIntact() throws {
+        // 64 KiB ring, records of varying size, drained as they go: many wrap-arounds.
+        let manager = try WorkerManager(workerCount: 1, configuration: testConfiguration(ringCapacity: 1 << 16))
+        var router = try Router(channels: manager.inputChannels, batchSize: 1)
+        var seen: [Int64] = []
+        for sequence in 0..<3000 {
+            let levels = (0..<(sequence % 37)).map { level(Int64($0 + 1), Int64(sequence)) }
+            withBook(asset: "wrap-\(sequence % 7)", bids: levels, asks: [], timestampMs: Int64(sequence)) {
+                router.onBook($0)
+            }
+            if sequence % 50 == 49 { seen += drain(manager.inputChannels[0]).map(\.timestampMs) }
+        }
+        try router.flush()
+        seen += drain(manager.inputChannels[0]).map(\.timestampMs)
+        #expect(seen == (0..<3000).map(Int64.init))
+        #expect(router.stats.queueFullEvents == 0)
+    }
+}

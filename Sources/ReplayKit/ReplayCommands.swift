@@ -4,6 +4,7 @@
 public enum ReplayCommands {
     public static var all: [any Subcommand.Type] {
         [
+            RunCommand.self,
             VerifyCommand.self,
             BenchParserCommand.self,
             BenchBookCommand.self,

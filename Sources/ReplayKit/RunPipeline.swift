@@ -228,7 +228,7 @@ final class TapeDigest {
 
     func update(_ line: UnsafeRawBufferPointer) {
         if let base = line.baseAddress { EVP_DigestUpdate(context, base, line.count) }
-        Self.newline.withUnsafeBytes { EVP_DigestUpdate(context, $0.baseAddress, 1) }
+        _ = Self.newline.withUnsafeBytes { EVP_DigestUpdate(context, $0.baseAddress, 1) }
     }
 
     func finish() -> String {

@@ -1,0 +1,30 @@
+// `--check-invariance`: the same tape with 1 and N workers gives the same final books.
+import Foundation
+import TestSupport
+import Testing
+
+@testable import ReplayKit
+
+@Suite(.serialized, .timeLimit(.minutes(3)))
+struct InvarianceTests {
+    @Test func bundledTapeHasIdenticalBooksWithOneAndTwoWorkers() throws {
+        let run = try ReplayBinary.run(["run", ReplayBinary.bundledTape, "--workers", "2", "--check-invariance"])
+        #expect(run.status == ExitStatus.success, "stdout: \(run.stdoutText)\nstderr: \(run.stderr)")
+        let line = run.stdoutText.split(separator: "\n").first { $0.hasPrefix("invariance:") }
+        #expect(line == "invariance: 28 assets have identical final books with 2 and 1 worker(s)", "\(run.stdoutText)")
+        #expect(!run.stderr.contains("differs"))
+    }
+
+    @Test func compareNamesTheDifferingAndTheMissingAsset() {
+        let one = ["111": "aa", "222": "bb", "333": "cc"]
+        let two = ["111": "aa", "222": "b0", "444": "dd"]
+        let lines = InvarianceCheck.compare(one, workersA: 1, two, workersB: 2)
+        #expect(lines.count == 3)
+        #expect(
+            lines.first { $0.contains("asset 222 differs") }?.contains("1 worker(s) → bb, 2 worker(s) → b0") == true)
+        #expect(lines.first { $0.contains("asset 333") }?.contains("2 worker(s) → no book") == true)
+        #expect(lines.first { $0.contains("asset 444") }?.contains("1 worker(s) → no book") == true)
+        #expect(!lines.contains { $0.contains("111") })
+        #expect(InvarianceCheck.compare(one, workersA: 1, one, workersB: 4).isEmpty)
+    }
+}

@@ -241,7 +241,8 @@ struct PipelineState {
                 p50: Double($0.quantile(0.5)) / 1000, p99: Double($0.quantile(0.99)) / 1000,
                 max: Double($0.maxNs) / 1000)
         }
-        var problems = input.malformedLineCount + input.tornTails.count + hash.diverged
+        // REPORT_FORMAT.md: untrusted books make the run's verdict `warnings` like the others.
+        var problems = input.malformedLineCount + input.tornTails.count + hash.diverged + untrusted.count
         for worker in workers {
             problems += worker.counters["crossedBooks", default: 0] + worker.counters["topOfBookMismatches", default: 0]
         }

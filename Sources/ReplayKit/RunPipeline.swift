@@ -141,7 +141,9 @@ public enum ReplayRun {
                     }
                     if options.speed != .max { try sink.router.flush() }
                     if let routingFailure = sink.router.failure { throw routingFailure }
-                    if state.frames & 1023 == 0 {
+                    // At recorded speed frames are far apart: check every frame, or a dead worker
+                    // would go unnoticed until 1024 frames later (the whole tape on a quiet one).
+                    if state.frames & 1023 == 0 || options.speed != .max {
                         let now = cshim_monotonic_ns()
                         if !manager.isHealthy, let dead = manager.deadWorkers.first {
                             throw EngineError.workerDied(worker: dead.worker, pid: dead.pid, exit: dead.exit)

@@ -194,8 +194,8 @@ struct RunEndToEndTests {
         let malformedLineNumber = try Self.linesWithoutFooter().count
         let run = try R.run(["run", damaged, "--workers", "2", "--strict"])
         #expect(run.status == ExitStatus.failure, "stdout: \(run.stdoutText)\nstderr: \(run.stderr)")
-        #expect(run.stderr.contains(URL(fileURLWithPath: damaged).lastPathComponent), "stderr: \(run.stderr)")
-        #expect(run.stderr.contains("\(malformedLineNumber)"), "stderr: \(run.stderr)")
+        let file = URL(fileURLWithPath: damaged).lastPathComponent
+        #expect(run.stderr.contains("\(file):\(malformedLineNumber)"), "stderr: \(run.stderr)")
     }
 
     // MARK: 4. Golden workflow
@@ -333,16 +333,14 @@ struct RunEndToEndTests {
 
     // MARK: 9. A dead worker
 
-    @Test func aKilledWorkerFailsTheRunNamingItAndLeavesNoProcesses() throws {
-        let scratch = try ScratchDirectory()
-        let tape = scratch.path("synth.ndjson.zst")
-        let synth = try R.run(
-            ["tape", "synth", "-o", tape, "--assets", "20", "--duration", "20s", "--rate", "200", "--seed", "3"])
-        #expect(synth.status == ExitStatus.success, "synth: \(synth.stderr)")
-
+    /// Starts `replay run TAPE --workers 2 --speed 1x`, SIGKILLs worker 1 as soon as both
+    /// workers exist, and returns the run with the killed worker and all worker pids.
+    func runKillingAWorker(tape: String) throws -> (
+        run: ReplayInvocation, victim: (pid: pid_t, index: Int)?, workers: [pid_t]
+    ) {
         var victim: (pid: pid_t, index: Int)?
         var workerPIDs: [pid_t] = []
-        let run = try R.run(["run", tape, "--workers", "2", "--speed", "1x"], timeout: .seconds(60)) { process in
+        let run = try R.run(["run", tape, "--workers", "2", "--speed", "1x"], timeout: .seconds(90)) { process in
             let parent = process.processIdentifier
             let deadline = ContinuousClock.now + .seconds(20)
             while ContinuousClock.now < deadline {
@@ -353,21 +351,66 @@ struct RunEndToEndTests {
                 }
                 usleep(10_000)
             }
-            guard let pid = workerPIDs.last, let index = workerIndex(pid: pid) else { return }
-            victim = (pid, index)
+            guard let pid = workerPIDs.first(where: { workerIndex(pid: $0) == 1 }) else { return }
+            victim = (pid, 1)
             kill(pid, SIGKILL)
         }
+        return (run, victim, workerPIDs)
+    }
+
+    func expectNamedDeathAndNoLeftovers(
+        _ run: ReplayInvocation, _ victim: (pid: pid_t, index: Int)?, _ workers: [pid_t]
+    ) throws {
         let killed = try #require(victim, "no worker processes found under replay run")
         #expect(!run.timedOut, "replay run did not end after its worker was killed")
         #expect(run.status == ExitStatus.failure, "stdout: \(run.stdoutText)\nstderr: \(run.stderr)")
-        #expect(run.stderr.contains("worker \(killed.index)"), "stderr: \(run.stderr)")
-        #expect(run.stderr.contains("pid \(killed.pid)"), "stderr: \(run.stderr)")
+        #expect(run.stderr.contains("Error: worker \(killed.index) (pid \(killed.pid))"), "stderr: \(run.stderr)")
         #expect(run.stderr.contains("signal 9") || run.stderr.contains("SIGKILL"), "stderr: \(run.stderr)")
-        // The run ended long before the 20 s of recorded data at 1x.
-        #expect(run.wallSeconds < 20, "took \(run.wallSeconds) s")
         let deadline = ContinuousClock.now + .seconds(10)
-        while workerPIDs.contains(where: processIsAlive) && ContinuousClock.now < deadline { usleep(10_000) }
-        #expect(!workerPIDs.contains(where: processIsAlive), "worker processes left behind: \(workerPIDs)")
+        while workers.contains(where: processIsAlive) && ContinuousClock.now < deadline { usleep(10_000) }
+        #expect(!workers.contains(where: processIsAlive), "worker processes left behind: \(workers)")
+    }
+
+    @Test func aKilledWorkerFailsTheRunNamingItAndLeavesNoProcesses() throws {
+        let scratch = try ScratchDirectory()
+        let tape = scratch.path("synth.ndjson.zst")
+        let synth = try R.run(
+            ["tape", "synth", "-o", tape, "--assets", "20", "--duration", "20s", "--rate", "200", "--seed", "3"])
+        #expect(synth.status == ExitStatus.success, "synth: \(synth.stderr)")
+        let (run, victim, workers) = try runKillingAWorker(tape: tape)
+        try expectNamedDeathAndNoLeftovers(run, victim, workers)
+        // The run stopped replaying instead of playing the remaining 20 s of recorded data.
+        #expect(run.stderr.contains("the run is incomplete"), "stderr: \(run.stderr)")
+        #expect(run.wallSeconds < 20, "took \(run.wallSeconds) s")
+    }
+
+    /// Regression: the pipeline looked for dead workers only every 1024 frames, so on a quiet
+    /// tape at recorded speed a killed worker went unnoticed and the run went on replaying the
+    /// whole tape (30 s here; hours on a long recording) before failing.
+    @Test func aKilledWorkerIsNoticedAtTheNextFrameOfAQuietPacedTape() throws {
+        let scratch = try ScratchDirectory()
+        let tape = scratch.path("quiet.ndjson.zst")
+        let synth = try R.run(
+            ["tape", "synth", "-o", tape, "--assets", "2", "--duration", "30s", "--rate", "5", "--seed", "3"])
+        #expect(synth.status == ExitStatus.success, "synth: \(synth.stderr)")
+        let (run, victim, workers) = try runKillingAWorker(tape: tape)
+        try expectNamedDeathAndNoLeftovers(run, victim, workers)
+        // Stopped while replaying (the message names the line), not after playing all of it.
+        #expect(run.stderr.contains("the run is incomplete"), "stderr: \(run.stderr)")
+        #expect(run.wallSeconds < 20, "took \(run.wallSeconds) s for 30 s of recorded data")
+    }
+
+    // MARK: Run status
+
+    /// Regression: books left untrusted by a disconnect did not make the status `warnings`,
+    /// although REPORT_FORMAT.md lists them among the warnings.
+    @Test func untrustedBooksMakeTheStatusWarnings() throws {
+        let tape = Repo.fixture("tapes/nslaughter-stream-no-replay.ndjson.zst").path
+        let run = try R.run(["run", tape, "--workers", "1", "--json"])
+        #expect(run.status == ExitStatus.success, "stderr: \(run.stderr)")
+        let report = try #require(run.json)
+        #expect(!report.array("untrustedBooks").isEmpty)
+        #expect(report.string("status") == "warnings")
     }
 }
 

@@ -18,7 +18,8 @@ enum RunCommand: Subcommand {
         and latency, router statistics, throughput, correctness counters (deltas before a
         snapshot, crossed books, top-of-book mismatches, exchange-hash checks), and any torn tail
         or malformed line with its file and line. With no TAPE it replays the bundled real tape
-        and verifies it against the bundled golden file for the worker count, if there is one.
+        and verifies it against the bundled golden file for the worker count (the 1-worker golden,
+        per-asset, when none is recorded for that count).
 
         Input:
           TAPE...                 tape files or directories, in order (default: the bundled tape)
@@ -78,7 +79,10 @@ enum RunCommand: Subcommand {
             options.usesBundledTape = true
             if options.goldenPath == nil, options.writeGoldenPath == nil, options.assets == nil,
                 options.fromNs == nil, options.toNs == nil,
+                // No golden for this worker count (the default follows the core count): the
+                // 1-worker golden still verifies the worker-count-independent results.
                 let golden = BundledFixtures.golden(forTape: BundledFixtures.defaultTapeName, workers: options.workers)
+                    ?? BundledFixtures.golden(forTape: BundledFixtures.defaultTapeName, workers: 1)
             {
                 options.goldenPath = golden.path
             }

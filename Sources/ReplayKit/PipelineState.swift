@@ -241,8 +241,11 @@ struct PipelineState {
                 p50: Double($0.quantile(0.5)) / 1000, p99: Double($0.quantile(0.99)) / 1000,
                 max: Double($0.maxNs) / 1000)
         }
-        // REPORT_FORMAT.md: untrusted books make the run's verdict `warnings` like the others.
-        var problems = input.malformedLineCount + input.tornTails.count + hash.diverged + untrusted.count
+        // REPORT_FORMAT.md: books a connection break left untrusted make the verdict `warnings`.
+        // Books that only ever had header side data (never a snapshot, e.g. assets outside
+        // --assets) are listed but are no warning.
+        let brokenBooks = untrusted.filter { $0.sinceLine != nil }.count
+        var problems = input.malformedLineCount + input.tornTails.count + hash.diverged + brokenBooks
         for worker in workers {
             problems += worker.counters["crossedBooks", default: 0] + worker.counters["topOfBookMismatches", default: 0]
         }

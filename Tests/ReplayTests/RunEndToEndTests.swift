@@ -417,6 +417,18 @@ struct RunEndToEndTests {
         #expect(!report.array("untrustedBooks").isEmpty)
         #expect(report.string("status") == "warnings")
     }
+
+    /// Books that only ever had header side data (here: every asset outside --assets) are not
+    /// broken books: a filtered run of a clean tape stays `ok`.
+    @Test func filteredRunOfACleanTapeIsOK() throws {
+        let asset = "18054759644013870900749170809345467324611742242067616964612696305379357034954"
+        let run = try R.run(["run", R.bundledTape, "--workers", "2", "--assets", asset, "--json"])
+        #expect(run.status == ExitStatus.success, "stderr: \(run.stderr)")
+        let report = try #require(run.json)
+        #expect(report.string("status") == "ok", "untrusted: \(report.array("untrustedBooks").prefix(2))")
+        let books = report.array("workers").flatMap { $0.array("books") }
+        #expect(books.first { $0.string("assetID") == asset }?["trusted"] as? Bool == true)
+    }
 }
 
 /// The worker index of a `replay __worker` process, from its command line (nil for others).

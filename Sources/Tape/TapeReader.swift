@@ -410,6 +410,11 @@ public final class TapeReader {
             throw TapeError.notATape(
                 file: currentFile, reason: "it holds no complete line (\(partial) bytes without a newline)")
         }
+        if partial == 0, report.lines == 0, !tornRecorded, paths.count == 1 {
+            // Only blank lines: no header. (Damaged compressed data is a torn tail instead.)
+            closeFile()
+            throw TapeError.notATape(file: currentFile, reason: "it holds only blank lines")
+        }
         if partial > 0 {
             if tornRecorded, var last = report.tornTails.popLast() {
                 last.droppedLineBytes = partial
@@ -458,6 +463,8 @@ enum ZstdStructure {
             let contentSizeSize = [singleSegment ? 1 : 0, 2, 4, 8][Int(descriptor >> 6)]
             let headerSize = 5 + (singleSegment ? 0 : 1) + dictionaryIDSize + contentSizeSize
             let hasChecksum = descriptor & 0x04 != 0
+            // A frame header cut short is not complete either (else the drop count goes negative).
+            guard offset + Int64(headerSize) <= fileSize else { return lastComplete }
             offset += Int64(headerSize)
             lastComplete = offset
             while true {

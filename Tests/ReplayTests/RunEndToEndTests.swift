@@ -327,6 +327,35 @@ struct RunEndToEndTests {
         #expect(run.stderr.contains("empty"), "stderr: \(run.stderr)")
     }
 
+    /// Regression: a file of blank lines was replayed as an empty tape (exit 0) instead of being
+    /// refused as not a tape.
+    @Test(arguments: ["blank.ndjson", "blank.ndjson.zst"])
+    func aFileOfBlankLinesIsNotATape(name: String) throws {
+        let scratch = try ScratchDirectory()
+        let path = scratch.path(name)
+        let blank = [UInt8]("\n\n\r\n".utf8)
+        try Data(name.hasSuffix(".zst") ? rawZstdFrame(blank) : blank).write(to: URL(fileURLWithPath: path))
+        let run = try R.run(["run", path, "--workers", "1"])
+        #expect(run.status == ExitStatus.failure, "stdout: \(run.stdoutText)\nstderr: \(run.stderr)")
+        #expect(run.stderr.contains("\(name): not a PolyTape tape"), "stderr: \(run.stderr)")
+    }
+
+    /// Regression: a segment cut inside its zstd frame header reported "-1 bytes dropped".
+    @Test func aSegmentCutInsideItsZstdHeaderDropsItsBytes() throws {
+        let scratch = try ScratchDirectory()
+        let stub = scratch.path("b.ndjson.zst")
+        try Data([0x28, 0xB5, 0x2F, 0xFD, 0x00]).write(to: URL(fileURLWithPath: stub))
+        let run = try R.run(["run", R.bundledTape, stub, "--workers", "1", "--json"])
+        #expect(run.status == ExitStatus.success, "stderr: \(run.stderr)")
+        let report = try #require(run.json)
+        #expect(report.object("input").int("frames") == 110)
+        let torn = report.object("input").array("tornTails")
+        #expect(torn.count == 1)
+        #expect(torn.first?.string("file") == stub)
+        #expect(torn.first?.int("droppedBytes") == 5)
+        #expect(torn.first?.int("lastGoodLine") == 0)
+    }
+
     @Test func standardInputFromAPipeIsATape() throws {
         let script = "cat '\(R.bundledTape)' | '\(R.executable.path)' run - --workers 2 --json"
         let run = try R.runExecutable(URL(fileURLWithPath: "/bin/sh"), ["-c", script])

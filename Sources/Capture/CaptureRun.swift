@@ -7,7 +7,7 @@ import Synchronization
 public struct CaptureConfiguration: Sendable {
     public var url: String
     public var assets: [String]
-    public var sideData: [AssetSideData]
+    public var sideData: [AssetMetadata]
     public var assetsPerConnection: Int = 200
     public var policy = SessionPolicy()
     /// Stop by itself after this long (monotonic); nil runs until stopped.
@@ -22,7 +22,7 @@ public struct CaptureConfiguration: Sendable {
     /// Seeds the reconnect jitter (tests pin it).
     public var jitterSeed: UInt64
 
-    public init(url: String, assets: [String], sideData: [AssetSideData] = [], jitterSeed: UInt64 = 0) {
+    public init(url: String, assets: [String], sideData: [AssetMetadata] = [], jitterSeed: UInt64 = 0) {
         self.url = url
         self.assets = assets
         self.sideData = sideData

@@ -54,7 +54,7 @@ public enum AssetSelection: Sendable, Equatable {
 public struct ResolvedSelection: Sendable, Equatable {
     public var assets: [String]
     public var markets: [MarketInfo]
-    public var sideData: [AssetSideData]
+    public var sideData: [AssetMetadata]
     public var warnings: [String]
 }
 
@@ -117,7 +117,7 @@ public struct MarketDirectory: Sendable {
     }
 
     /// Side data for one asset from CLOB `GET /book?token_id=ID`.
-    public func bookSideData(asset: String) throws -> AssetSideData {
+    public func bookSideData(asset: String) throws -> AssetMetadata {
         let url = "\(restURL)/book?token_id=\(asset)"
         let body = try get(url)
         guard let object = try? JSONSerialization.jsonObject(with: body) as? [String: Any] else {
@@ -126,7 +126,7 @@ public struct MarketDirectory: Sendable {
         if let error = object["error"] as? String {
             throw DirectoryError("\(url): \(error)")
         }
-        return AssetSideData(
+        return AssetMetadata(
             assetId: (object["asset_id"] as? String) ?? asset, market: object["market"] as? String,
             minOrderSize: text(object["min_order_size"]), tickSize: text(object["tick_size"]),
             negRisk: object["neg_risk"] as? Bool)
@@ -153,10 +153,10 @@ public struct MarketDirectory: Sendable {
     }
 
     /// `/book` side data for every asset, `parallelRequests` at a time, in asset order.
-    public func fetchSideData(assets: [String], markets: [MarketInfo]) -> ([AssetSideData], [String]) {
+    public func fetchSideData(assets: [String], markets: [MarketInfo]) -> ([AssetMetadata], [String]) {
         var marketOfAsset: [String: MarketInfo] = [:]
         for market in markets { for token in market.tokenIds { marketOfAsset[token] = market } }
-        let results = Mutex([Int: Result<AssetSideData, DirectoryError>]())
+        let results = Mutex([Int: Result<AssetMetadata, DirectoryError>]())
         let next = Atomic<Int>(0)
         let group = DispatchGroup()
         for _ in 0..<min(parallelRequests, assets.count) {
@@ -165,7 +165,7 @@ public struct MarketDirectory: Sendable {
                 while true {
                     let index = next.add(1, ordering: .relaxed).oldValue
                     if index >= assets.count { break }
-                    let result: Result<AssetSideData, DirectoryError>
+                    let result: Result<AssetMetadata, DirectoryError>
                     do { result = .success(try bookSideData(asset: assets[index])) } catch let error as DirectoryError {
                         result = .failure(error)
                     } catch { result = .failure(DirectoryError("\(error)")) }
@@ -175,12 +175,12 @@ public struct MarketDirectory: Sendable {
             }
         }
         group.wait()
-        var sideData: [AssetSideData] = []
+        var sideData: [AssetMetadata] = []
         var warnings: [String] = []
         let all = results.withLock { $0 }
         for (index, asset) in assets.enumerated() {
             let market = marketOfAsset[asset]
-            let fallback = AssetSideData(
+            let fallback = AssetMetadata(
                 assetId: asset, market: market?.conditionId, minOrderSize: market?.orderMinSize,
                 tickSize: market?.tickSize, negRisk: market?.negRisk)
             switch all[index] {

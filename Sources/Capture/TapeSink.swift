@@ -3,7 +3,7 @@
 
 /// Side data the exchange-hash check needs for one asset, as the exchange writes it
 /// (strings kept verbatim: "0.01", "5"), fetched over REST before recording starts.
-public struct AssetSideData: Sendable, Equatable, Codable {
+public struct AssetMetadata: Sendable, Equatable, Codable {
     public var assetId: String
     /// The market's condition id (0x + 64 hex), when known.
     public var market: String?
@@ -27,12 +27,12 @@ public struct AssetSideData: Sendable, Equatable, Codable {
 public struct CaptureHeader: Sendable, Equatable {
     public var sourceURL: String
     public var assets: [String]
-    public var sideData: [AssetSideData]
+    public var sideData: [AssetMetadata]
     public var createdWallNanoseconds: UInt64
     public var writer: String
 
     public init(
-        sourceURL: String, assets: [String], sideData: [AssetSideData], createdWallNanoseconds: UInt64,
+        sourceURL: String, assets: [String], sideData: [AssetMetadata], createdWallNanoseconds: UInt64,
         writer: String = CaptureVersion.writer
     ) {
         self.sourceURL = sourceURL

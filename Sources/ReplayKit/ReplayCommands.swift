@@ -2,5 +2,13 @@
 
 /// Every `replay` subcommand, in the order `replay --help` lists them.
 public enum ReplayCommands {
-    public static var all: [any Subcommand.Type] { [] }
+    public static var all: [any Subcommand.Type] {
+        [
+            VerifyCommand.self,
+            BenchParserCommand.self,
+            BenchBookCommand.self,
+            TapeCommand.self,
+            ServeCommand.self,
+        ]
+    }
 }

@@ -1,4 +1,5 @@
 // Live counters shared by the session threads, the writer thread and the status line.
+import Glibc
 import Synchronization
 
 /// Counters updated lock-free by every capture thread and read by the status line.
@@ -25,8 +26,18 @@ public final class CaptureCounters: Sendable {
     let bytesWritten = Atomic<UInt64>(0)
     let segments = Atomic<Int>(0)
     let flushes = Atomic<UInt64>(0)
+    /// CPU time spent by the capture's own threads (sessions and writer), added as each ends.
+    let threadCPUNanoseconds = Atomic<UInt64>(0)
 
     public init() {}
+
+    /// Adds the calling thread's CPU time so far (call once, as the thread ends).
+    func addCallingThreadCPUTime() {
+        var time = timespec()
+        if clock_gettime(CLOCK_THREAD_CPUTIME_ID, &time) == 0 {
+            threadCPUNanoseconds.add(UInt64(time.tv_sec) * 1_000_000_000 + UInt64(time.tv_nsec), ordering: .relaxed)
+        }
+    }
 
     /// A consistent-enough copy for display and the final summary.
     public func snapshot() -> CaptureCountersSnapshot {
@@ -52,7 +63,8 @@ public final class CaptureCounters: Sendable {
             bytesUncompressed: bytesUncompressed.load(ordering: .relaxed),
             bytesWritten: bytesWritten.load(ordering: .relaxed),
             segments: segments.load(ordering: .relaxed),
-            flushes: flushes.load(ordering: .relaxed))
+            flushes: flushes.load(ordering: .relaxed),
+            threadCPUNanoseconds: threadCPUNanoseconds.load(ordering: .relaxed))
     }
 
     func raiseHighWater(_ depth: Int) {
@@ -91,6 +103,8 @@ public struct CaptureCountersSnapshot: Sendable, Equatable, Codable {
     public var bytesWritten: UInt64
     public var segments: Int
     public var flushes: UInt64
+    /// CPU time of the capture threads that have ended (complete in the final summary).
+    public var threadCPUNanoseconds: UInt64
 
     /// Uncompressed ÷ written bytes, or nil before anything was written.
     public var compressionRatio: Double? {

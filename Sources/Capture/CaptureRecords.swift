@@ -67,3 +67,25 @@ public struct TimedConnectionEvent: Sendable, Equatable {
         self.event = event
     }
 }
+
+extension ConnectionEvent: CustomStringConvertible {
+    /// One log line's worth: "shard 1 conn 4 disconnected: no PONG for 30 s (no close code)".
+    public var description: String {
+        switch self {
+        case .connected(let connection, let shard, let url, let attempt):
+            "shard \(shard) conn \(connection) connected to \(url)"
+                + (attempt > 0 ? " after \(attempt) failed attempt(s)" : "")
+        case .subscribed(let connection, let shard, let assets):
+            "shard \(shard) conn \(connection) subscribed to \(assets.count) asset(s)"
+        case .disconnected(let connection, let shard, let code, let reason):
+            "shard \(shard) conn \(connection) disconnected: \(reason)"
+                + (code.map { " (close code \($0))" } ?? " (no close code)")
+        case .connectFailed(let shard, let attempt, let reason):
+            "shard \(shard) connect attempt \(attempt + 1) failed: \(reason)"
+        case .reconnecting(let shard, let attempt, let delay):
+            "shard \(shard) reconnecting in \(Double(delay / 1_000_000) / 1000) s (attempt \(attempt))"
+        case .gap(let connection, let shard, let reason, _, _):
+            "shard \(shard) conn \(connection) GAP: \(reason)"
+        }
+    }
+}

@@ -21,6 +21,9 @@ public struct CaptureConfiguration: Sendable {
     public var flushIntervalNanoseconds: UInt64 = 80 * SessionPolicy.millisecond
     /// Seeds the reconnect jitter (tests pin it).
     public var jitterSeed: UInt64
+    /// Called on the writer thread with every lifecycle event right after it was written to the
+    /// tape (for a log on stderr); must return quickly.
+    public var onEvent: (@Sendable (TimedConnectionEvent) -> Void)?
 
     public init(url: String, assets: [String], sideData: [AssetMetadata] = [], jitterSeed: UInt64 = 0) {
         self.url = url
@@ -106,6 +109,7 @@ public final class CaptureRun<Factory: MarketConnectionFactory, Clock: CaptureCl
                     connectionIDs: ids, jitterSeed: seed)
                 let endings = session.run()
                 state.withLock { $0.endings[index] = endings }
+                counters.addCallingThreadCPUTime()
             }
             state.withLock { $0.threads.append(thread) }
         }
@@ -194,6 +198,7 @@ public final class CaptureRun<Factory: MarketConnectionFactory, Clock: CaptureCl
                     case .event(let event):
                         try sink.write(event: event)
                         events += 1
+                        configuration.onEvent?(event)
                     }
                 }
                 if !batch.isEmpty { dirty = true }
@@ -234,6 +239,7 @@ public final class CaptureRun<Factory: MarketConnectionFactory, Clock: CaptureCl
             fail("closing the tape failed: \(error)")
         }
         publish(sink.byteCounts)
+        counters.addCallingThreadCPUTime()
         summary.counters = counters.snapshot()
         if let failure = state.withLock({ $0.failure }) {
             summary.ending = "failed"

@@ -133,8 +133,9 @@ public struct MarketDirectory: Sendable {
     }
 
     /// Resolves a selection to assets and fetches every asset's side data (from `/book`,
-    /// falling back to what Gamma said about its market).
-    public func resolve(_ selection: AssetSelection) throws -> ResolvedSelection {
+    /// falling back to what Gamma said about its market). With `fetchBooks: false` no
+    /// `/book` request is made: only Gamma's market data (for `.markets`/`.top`) is used.
+    public func resolve(_ selection: AssetSelection, fetchBooks: Bool = true) throws -> ResolvedSelection {
         var markets: [MarketInfo] = []
         var assets: [String]
         switch selection {
@@ -148,6 +149,17 @@ public struct MarketDirectory: Sendable {
         }
         var seen = Set<String>()
         assets = assets.filter { seen.insert($0).inserted }
+        guard fetchBooks else {
+            var marketOfAsset: [String: MarketInfo] = [:]
+            for market in markets { for token in market.tokenIds { marketOfAsset[token] = market } }
+            let sideData = assets.map { asset in
+                let market = marketOfAsset[asset]
+                return AssetMetadata(
+                    assetId: asset, market: market?.conditionId, minOrderSize: market?.orderMinSize,
+                    tickSize: market?.tickSize, negRisk: market?.negRisk)
+            }
+            return ResolvedSelection(assets: assets, markets: markets, sideData: sideData, warnings: [])
+        }
         let (sideData, warnings) = fetchSideData(assets: assets, markets: markets)
         return ResolvedSelection(assets: assets, markets: markets, sideData: sideData, warnings: warnings)
     }

@@ -85,7 +85,8 @@ public final class WriterQueue: Sendable {
             if state.value.frames >= wakeThreshold || state.value.bytes >= capacityBytes / 4 { wake = true }
             return true
         }
-        if wake { lock.signal() }
+        // Broadcast, not signal: readers waiting for room share the condition with the writer.
+        if wake { lock.broadcast() }
         return accepted
     }
 
@@ -103,7 +104,7 @@ public final class WriterQueue: Sendable {
             }
             state.value.items.append(.event(event))
         }
-        lock.signal()
+        lock.broadcast()
     }
 
     /// Moves everything queued into `batch` (which must be empty), waiting up to

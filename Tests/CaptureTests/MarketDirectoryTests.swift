@@ -64,14 +64,14 @@ private func fakeExchange() throws -> LoopbackHTTPServer {
     #expect(resolved.sideData.map(\.assetId) == resolved.assets)
     #expect(
         resolved.sideData[0]
-            == AssetSideData(assetId: "111", market: conditionA, minOrderSize: "5", tickSize: "0.01", negRisk: false))
+            == AssetMetadata(assetId: "111", market: conditionA, minOrderSize: "5", tickSize: "0.01", negRisk: false))
     #expect(
         resolved.sideData[2]
-            == AssetSideData(assetId: "221", market: conditionB, minOrderSize: "15", tickSize: "0.001", negRisk: true))
+            == AssetMetadata(assetId: "221", market: conditionB, minOrderSize: "15", tickSize: "0.001", negRisk: true))
     // 222 has no book: Gamma's market data fills in, with a warning that says so.
     #expect(
         resolved.sideData[3]
-            == AssetSideData(assetId: "222", market: conditionB, minOrderSize: "15", tickSize: "0.001", negRisk: true))
+            == AssetMetadata(assetId: "222", market: conditionB, minOrderSize: "15", tickSize: "0.001", negRisk: true))
     #expect(resolved.warnings.count == 1)
     #expect(resolved.warnings.first?.contains("222") == true)
     #expect(resolved.warnings.first?.contains("No orderbook exists") == true)
@@ -105,7 +105,7 @@ private func fakeExchange() throws -> LoopbackHTTPServer {
     let resolved = try directory.resolve(.assets(["112", "112", "999"]))
     #expect(resolved.assets == ["112", "999"])  // duplicates removed, order kept
     #expect(resolved.sideData[0].minOrderSize == "5")
-    #expect(resolved.sideData[1] == AssetSideData(assetId: "999"))
+    #expect(resolved.sideData[1] == AssetMetadata(assetId: "999"))
     #expect(resolved.warnings.count == 1)
 }
 

@@ -1,4 +1,5 @@
 import Capture
+import Foundation
 import Testing
 
 private func frame(_ connection: UInt32, _ sequence: UInt64, _ text: String = "{}") -> CapturedFrame {
@@ -81,4 +82,20 @@ private func frame(_ connection: UInt32, _ sequence: UInt64, _ text: String = "{
     #expect(batch.count == 1)
     batch.removeAll()
     #expect(!queue.take(into: &batch, maxWaitNanoseconds: 0))
+}
+
+@Test func aReaderWaitsForRoomWhileTheWriterDrains() throws {
+    let counters = CaptureCounters()
+    let queue = WriterQueue(
+        capacityFrames: 1, capacityBytes: 1 << 20, fullWaitNanoseconds: 10 * SessionPolicy.second, counters: counters)
+    #expect(queue.push(frame: frame(1, 1), shard: 0))
+    let writer = Thread {
+        var batch: [WriterItem] = []
+        usleep(50_000)
+        _ = queue.take(into: &batch, maxWaitNanoseconds: 0)
+    }
+    writer.start()
+    #expect(queue.push(frame: frame(1, 2), shard: 0))  // blocks until the writer took frame 1
+    #expect(counters.snapshot().queueDroppedFrames == 0)
+    #expect(queue.depth == 1)
 }

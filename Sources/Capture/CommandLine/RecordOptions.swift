@@ -22,6 +22,8 @@ public struct RecordOptions: Sendable, Equatable {
     /// Status line on stderr: nil decides by whether stderr is a terminal.
     public var statusLine: Bool?
     public var queueCapacityFrames = 262_144
+    /// Log connection events (connects, disconnects, reconnects, gaps) on stderr.
+    public var logEvents = true
 
     public init(selection: AssetSelection, outputDirectory: String) {
         self.selection = selection
@@ -33,7 +35,7 @@ public struct RecordOptions: Sendable, Equatable {
         "gamma-url", "assets-per-connection", "duration", "ping-interval", "pong-timeout", "silence-timeout",
         "queue-frames",
     ]
-    static let flagOptions: Set<String> = ["json", "no-side-data", "status", "no-status", "help"]
+    static let flagOptions: Set<String> = ["json", "no-side-data", "status", "no-status", "quiet", "help"]
 
     /// Parses the words after `capture record`.
     public static func parse(_ words: [String]) throws(UsageError) -> RecordOptions {
@@ -66,8 +68,11 @@ public struct RecordOptions: Sendable, Equatable {
             }
             options.segmentPrefix = prefix
         }
-        options.rotateSizeBytes = try arguments.size("rotate-size", default: options.rotateSizeBytes)
-        if arguments.value("rotate-size") == "0" { options.rotateSizeBytes = nil }
+        if arguments.value("rotate-size") == "0" {
+            options.rotateSizeBytes = nil
+        } else {
+            options.rotateSizeBytes = try arguments.size("rotate-size", default: options.rotateSizeBytes)
+        }
         options.rotateTimeNanoseconds = try arguments.duration("rotate-time", default: options.rotateTimeNanoseconds)
         if options.rotateTimeNanoseconds == 0 { options.rotateTimeNanoseconds = nil }
         if let url = arguments.value("url") {
@@ -101,6 +106,7 @@ public struct RecordOptions: Sendable, Equatable {
         options.json = arguments.flag("json")
         if arguments.flag("status") { options.statusLine = true }
         if arguments.flag("no-status") { options.statusLine = false }
+        if arguments.flag("quiet") { options.logEvents = false }
         return options
     }
 

@@ -319,7 +319,8 @@ public enum TapeSynthesizer {
             append(#","tick_size":""#, &frame)
             append(render(price: market.tick, tickMilli: market.tick), &frame)
             append(#"","event_type":"book","last_trade_price":""#, &frame)
-            append(renderTrade(yes ? market.lastTrade : 1000 - market.lastTrade), &frame)
+            // last_trade_price is per market: both tokens carry the same value.
+            append(renderTrade(market.lastTrade), &frame)
             append(#""}"#, &frame)
         }
 
@@ -336,12 +337,46 @@ public enum TapeSynthesizer {
             frame.append(0x5D)
         }
 
-        /// The exchange hash of a token's book after a change.
-        /// TODO(book-hash): compute with the Book module's recipe-10 hasher once Book lands on
-        /// main; until then a fixed placeholder that marks the frame's hash as unverifiable.
+        /// The exchange hash of a token's book at `timestampMs` (recipe 10: SHA-1 of the compact
+        /// JSON summary with `"hash":""`, bids ascending, asks descending, `neg_risk` a boolean and
+        /// `last_trade_price` with 3 decimals; PROTOCOL.md).
         func bookHash(_ market: Market, yes: Bool, timestampMs: Int64) -> String {
-            String(repeating: "0", count: 40)
+            TapeSynthesizer.sha1Hex(hashInput(market, yes: yes, timestampMs: timestampMs))
         }
+
+        /// The exact bytes the exchange hashes for this book.
+        func hashInput(_ market: Market, yes: Bool, timestampMs: Int64) -> [UInt8] {
+            let book = yes ? market.yes : market.no
+            var json: [UInt8] = []
+            json.reserveCapacity(256 + 40 * (book.bids.count + book.asks.count))
+            append(#"{"market":""#, &json)
+            append(market.id, &json)
+            append(#"","asset_id":""#, &json)
+            append(book.id, &json)
+            append(#"","timestamp":""#, &json)
+            append(String(timestampMs), &json)
+            append(#"","hash":"","bids":"#, &json)
+            renderLevels(book.bids.keys.sorted(), book.bids, tick: market.tick, into: &json)
+            append(#","asks":"#, &json)
+            renderLevels(book.asks.keys.sorted(by: >), book.asks, tick: market.tick, into: &json)
+            append(#","min_order_size":""#, &json)
+            append(market.minOrderSize, &json)
+            append(#"","tick_size":""#, &json)
+            append(render(price: market.tick, tickMilli: market.tick), &json)
+            append(#"","neg_risk":"#, &json)
+            append(market.negRisk ? "true" : "false", &json)
+            append(#","last_trade_price":""#, &json)
+            append(renderTrade(market.lastTrade), &json)
+            append(#""}"#, &json)
+            return json
+        }
+    }
+
+    /// SHA-1 in lowercase hex.
+    /// TODO(book-hash): use the Book module's `ExchangeHasher.sha1` once Book lands on main;
+    /// until then synthetic hashes are a fixed placeholder that no oracle will accept.
+    static func sha1Hex(_ bytes: [UInt8]) -> String {
+        String(repeating: "0", count: 40)
     }
 
     // MARK: Rendering

@@ -2,7 +2,11 @@
 
 /// Every `replay` subcommand, in the order `replay --help` lists them.
 public enum ReplayCommands {
-    public static var all: [any Subcommand.Type] { [
-        TapeCommand.self,
-    ] }
+    public static var all: [any Subcommand.Type] {
+        [
+            VerifyCommand.self,
+            BenchParserCommand.self,
+            TapeCommand.self,
+        ]
+    }
 }

@@ -31,7 +31,7 @@ public enum ReplayMain {
             Subcommands:
             """
         for command in ReplayCommands.all {
-            text += "\n  \(command.name.padding(toLength: 10, withPad: " ", startingAt: 0)) \(command.summary)"
+            text += "\n  \(command.name.padding(toLength: 13, withPad: " ", startingAt: 0)) \(command.summary)"
         }
         text += "\n\nSee 'replay <subcommand> --help' for options and examples."
         if standardError {

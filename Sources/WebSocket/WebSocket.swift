@@ -1,1 +1,3 @@
-// WebSocket module. See docs/ARCHITECTURE.md.
+// WebSocket module: an RFC 6455 client and server over POSIX TCP sockets, with TLS (OpenSSL)
+// for wss://. Design notes: docs/WEBSOCKET.md. Entry points: WebSocketClient.connect,
+// WebSocketServer, WebSocketConnection.

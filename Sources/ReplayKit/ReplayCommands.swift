@@ -6,7 +6,9 @@ public enum ReplayCommands {
         [
             VerifyCommand.self,
             BenchParserCommand.self,
+            BenchBookCommand.self,
             TapeCommand.self,
+            ServeCommand.self,
         ]
     }
 }

@@ -1,1 +1,0 @@
-// Book module. See docs/ARCHITECTURE.md.

@@ -2,7 +2,9 @@
 // modelled on the real G3 captures in Fixtures/corpus: binary markets with mirrored YES/NO
 // books, tick sizes 0.01 and 0.001, tens of levels a side, sizes with up to 2 decimals,
 // G3 price_change with per-entry hash/best_bid/best_ask, last trades, tick-size changes
-// and re-snapshots.
+// and re-snapshots. Every `hash` is the exchange's recipe-10 hash of the book it describes,
+// computed with the Book module's hasher, so the hash oracle can check synthetic tapes too.
+import Book
 
 /// Parameters of a synthetic tape.
 public struct SynthOptions: Sendable {
@@ -96,6 +98,8 @@ public enum TapeSynthesizer {
         let options: SynthOptions
         var random: Random
         var markets: [Market] = []
+        /// SHA-1 through OpenSSL EVP, one context reused for every hash.
+        let hasher = ExchangeHasher()
 
         init(options: SynthOptions) {
             self.options = options
@@ -257,7 +261,7 @@ public enum TapeSynthesizer {
             let book = isYes ? market.yes : market.no
             let isBuy = random.chance(50)
             let price = (isBuy ? book.bestAsk : book.bestBid) ?? 500
-            market.lastTrade = isYes ? price : 1000 - price
+            market.lastTrade = price  // per market, as announced (the Book model shares it across tokens)
             markets[index] = market
             let micro = 1 + random.below(50_000_000)
             append(#"{"asset_id":""#, &frame)
@@ -341,7 +345,9 @@ public enum TapeSynthesizer {
         /// JSON summary with `"hash":""`, bids ascending, asks descending, `neg_risk` a boolean and
         /// `last_trade_price` with 3 decimals; PROTOCOL.md).
         func bookHash(_ market: Market, yes: Bool, timestampMs: Int64) -> String {
-            TapeSynthesizer.sha1Hex(hashInput(market, yes: yes, timestampMs: timestampMs))
+            hashInput(market, yes: yes, timestampMs: timestampMs).withUnsafeBytes {
+                ExchangeHashText.hex(hasher.sha1($0))
+            }
         }
 
         /// The exact bytes the exchange hashes for this book.
@@ -370,13 +376,6 @@ public enum TapeSynthesizer {
             append(#""}"#, &json)
             return json
         }
-    }
-
-    /// SHA-1 in lowercase hex.
-    /// TODO(book-hash): use the Book module's `ExchangeHasher.sha1` once Book lands on main;
-    /// until then synthetic hashes are a fixed placeholder that no oracle will accept.
-    static func sha1Hex(_ bytes: [UInt8]) -> String {
-        String(repeating: "0", count: 40)
     }
 
     // MARK: Rendering

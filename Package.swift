@@ -50,7 +50,7 @@ let package = Package(
 
         .testTarget(name: "FeedTests", dependencies: ["Feed", "TestSupport"], swiftSettings: strict),
         .testTarget(name: "BookTests", dependencies: ["Book", "Feed", "TestSupport"], swiftSettings: strict),
-        .testTarget(name: "TapeTests", dependencies: ["Tape", "Feed", "TestSupport"], swiftSettings: strict),
+        .testTarget(name: "TapeTests", dependencies: ["Tape", "Feed", "Book", "TestSupport"], swiftSettings: strict),
         .testTarget(name: "WebSocketTests", dependencies: ["WebSocket", "TestSupport"], swiftSettings: strict),
         .testTarget(name: "EngineTests", dependencies: ["Engine", "Feed", "Book", "TestSupport"],
                     swiftSettings: strict),

@@ -6,6 +6,7 @@ import CShim
 import Engine
 import Feed
 public import Foundation
+import Glibc
 import Tape
 public import Verify
 
@@ -97,9 +98,14 @@ public enum ReplayRun {
         let startNs = cshim_monotonic_ns()
         var lastProgressNs = startNs
         var failure: (any Error)?
+        let cpuAtStart = CPUTimes.now()
+        var timing = StageTiming()
+        var beforeRead = startNs
 
         do {
             while let record = try reader.next() {
+                let afterRead = cshim_monotonic_ns()
+                timing.readNs &+= afterRead &- beforeRead
                 digest.update(reader.currentLine)
                 state.line += 1
                 switch record {
@@ -129,12 +135,18 @@ public enum ReplayRun {
                         inWindow = true
                     }
                     sink.filter.warmup = !inWindow
-                    if inWindow { pacer.release(recordedNs: recordedNs) }
+                    if inWindow && options.speed != .max {
+                        let beforePacing = cshim_monotonic_ns()
+                        pacer.release(recordedNs: recordedNs)
+                        timing.pacingNs &+= cshim_monotonic_ns() &- beforePacing
+                    }
                     sink.filter.connection = frame.conn
                     sink.filter.line = state.line
                     state.bytes += frame.bytes.count
                     sink.filter.lastError = nil
+                    let beforeParse = cshim_monotonic_ns()
                     let summary = parser.parse(frame.bytes, into: &sink)
+                    timing.parseRouteNs &+= cshim_monotonic_ns() &- beforeParse
                     state.summary.accumulate(summary)
                     if let error = sink.filter.lastError {
                         state.recordParseIssue(file: reader.currentFile, line: reader.currentLineNumber, error: error)
@@ -165,6 +177,7 @@ public enum ReplayRun {
                     break
                 }
                 if state.stopped { break }
+                beforeRead = cshim_monotonic_ns()
             }
             try sink.router.flush()
         } catch {
@@ -208,10 +221,49 @@ public enum ReplayRun {
         let booksByWorker = result.workers.map { worker in
             worker.books.map { levelsByAsset[$0.assetID] ?? $0 }
         }
-        let report = state.makeReport(
+        var report = state.makeReport(
             files: files, reader: reader, digest: digest.finish(), sink: sink, result: result,
             lateness: options.speed == .max ? nil : pacer.lateness, wallSeconds: Double(endNs - startNs) / 1e9)
+        let cpu = CPUTimes.now() - cpuAtStart
+        let applyNs = result.workers.map(\.stats.processingTimeNanos)
+        report.stages = RunReport.Stages(
+            readSeconds: Double(timing.readNs) / 1e9,
+            parseRouteSeconds: Double(timing.parseRouteNs) / 1e9 - Double(sink.router.stats.blockedNanos) / 1e9,
+            routerBlockedSeconds: Double(sink.router.stats.blockedNanos) / 1e9,
+            pacingWaitSeconds: Double(timing.pacingNs) / 1e9,
+            workerApplySeconds: Double(applyNs.reduce(0, +)) / 1e9,
+            maxWorkerApplySeconds: Double(applyNs.max() ?? 0) / 1e9,
+            wallSeconds: Double(endNs - startNs) / 1e9, routerCPUSeconds: cpu.selfSeconds,
+            workersCPUSeconds: cpu.childrenSeconds)
         return RunOutcome(report: report, booksByWorker: booksByWorker)
+    }
+}
+
+/// Nanoseconds the router thread spent in each stage.
+struct StageTiming {
+    var readNs: UInt64 = 0
+    var parseRouteNs: UInt64 = 0
+    var pacingNs: UInt64 = 0
+}
+
+/// CPU time of this process and of its reaped children (the worker processes).
+struct CPUTimes {
+    var selfSeconds: Double
+    var childrenSeconds: Double
+
+    static func now() -> CPUTimes {
+        var usage = rusage()
+        getrusage(RUSAGE_SELF.rawValue, &usage)
+        let mine = seconds(usage.ru_utime) + seconds(usage.ru_stime)
+        getrusage(RUSAGE_CHILDREN.rawValue, &usage)
+        return CPUTimes(selfSeconds: mine, childrenSeconds: seconds(usage.ru_utime) + seconds(usage.ru_stime))
+    }
+
+    static func seconds(_ time: timeval) -> Double { Double(time.tv_sec) + Double(time.tv_usec) / 1e6 }
+
+    static func - (lhs: CPUTimes, rhs: CPUTimes) -> CPUTimes {
+        CPUTimes(
+            selfSeconds: lhs.selfSeconds - rhs.selfSeconds, childrenSeconds: lhs.childrenSeconds - rhs.childrenSeconds)
     }
 }
 

@@ -17,7 +17,8 @@ enum TapeInfoCommand: Subcommand {
 
         Shows the header (format, creation time, source, writer), the receive-clock and
         exchange-clock time spans, frames by event type (objects inside array frames counted
-        one by one; non-JSON frames such as PONG listed separately), connection events, gaps
+        one by one; non-JSON frames such as PONG listed separately), what the Feed parser
+        makes of them (books, price-change levels, trades, ..., parse errors), connection events, gaps
         (gap events and disconnections), assets, torn tails and skipped lines, and the
         compression ratio.
 
@@ -88,6 +89,12 @@ enum TapeInfoCommand: Subcommand {
                 "  \((type.isEmpty ? "(no event_type)" : type).padding(toLength: 20, withPad: " ", startingAt: 0)) \(count)"
             )
         }
+        let feed = summary.feed
+        lines.append(
+            "parsed:      \(feed.books) books, \(feed.priceChanges) price changes (levels), \(feed.lastTrades) trades, "
+                + "\(feed.tickSizeChanges) tick-size changes, \(feed.bestBidAsks) best_bid_ask, \(feed.others) other "
+                + "(\(feed.unknownEventTypes) unknown types), \(feed.errors) parse errors in \(summary.malformedFrames) malformed frames"
+        )
         for (text, count) in summary.textFrames.sorted(by: { $0.key < $1.key }) {
             lines.append("  \(("text " + text).padding(toLength: 20, withPad: " ", startingAt: 0)) \(count)")
         }
@@ -121,6 +128,13 @@ enum TapeInfoCommand: Subcommand {
         object["frames"] = read.frames
         object["events"] = read.events
         object["event_types"] = summary.eventTypes
+        object["parsed"] = [
+            "books": summary.feed.books, "price_changes": summary.feed.priceChanges,
+            "last_trades": summary.feed.lastTrades, "tick_size_changes": summary.feed.tickSizeChanges,
+            "best_bid_asks": summary.feed.bestBidAsks, "others": summary.feed.others,
+            "unknown_event_types": summary.feed.unknownEventTypes, "errors": summary.feed.errors,
+            "malformed_frames": summary.malformedFrames,
+        ]
         object["text_frames"] = summary.textFrames
         object["connection_events"] = summary.connectionEvents
         object["connections"] = summary.connections.map { Int($0) }

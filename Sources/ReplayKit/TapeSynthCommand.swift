@@ -16,7 +16,10 @@ enum TapeSynthCommand: Subcommand {
         sizes 0.01 and 0.001, 8–57 levels a side, sizes with 0–2 decimals; an opening array
         of books, then G3 price_change frames with both tokens' entries carrying best_bid /
         best_ask after the entry, last_trade_price frames, re-snapshots and occasional
-        0.01 → 0.001 tick_size_change (with fresh books). The same options always give a
+        0.01 → 0.001 tick_size_change (with fresh books). Every `hash` (books and G3
+        entries) is the exchange's recipe-10 hash of the book it describes, and the header
+        carries each asset's side data (market, min_order_size, tick_size, neg_risk), so the
+        hash and top-of-book oracles apply as on real tapes. The same options always give a
         byte-identical tape.
 
         Options:

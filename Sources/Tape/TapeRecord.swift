@@ -1,5 +1,9 @@
 // Typed, non-owning views of tape lines and the envelope scanner that produces them.
 
+#if canImport(Glibc)
+    import Glibc
+#endif
+
 /// How a frame was embedded in its tape line.
 public enum TapeFrameEncoding: UInt8, Sendable {
     /// The frame was valid JSON and is embedded raw under `"frame"`: its bytes are the line's bytes.
@@ -110,6 +114,7 @@ public final class TapeLineParser {
     /// reason in `lastError`. The returned views are valid until the next `parse` call and
     /// while `line` is.
     public func parse(_ line: UnsafeRawBufferPointer) -> TapeRecord? {
+        if let frame = Self.parseWriterLayout(line) { return .frame(frame) }
         var index = JSONBytes.skipSpace(line, 0)
         guard index < line.count, line[index] == JSONBytes.openBrace else {
             return fail("not a JSON object")
@@ -249,6 +254,61 @@ public final class TapeLineParser {
             return .footer(line: line)
         }
         return .unknown(kind: kind, line: line)
+    }
+
+    /// The common case, a frame line exactly as `TapeWriter` writes it (keys in the writer's
+    /// order, no spaces, `frame_len` present): read with fixed key comparisons. Anything else
+    /// returns nil and goes through the general scanner, which gives the same result.
+    @inline(__always)
+    static func parseWriterLayout(_ line: UnsafeRawBufferPointer) -> TapeFrame? {
+        var index = 0
+        guard literal(line, &index, #"{"kind":"frame","recv_ns":"#), let recv = integer(line, &index),
+            literal(line, &index, #","mono_ns":"#), let mono = integer(line, &index),
+            literal(line, &index, #","conn":"#), let conn = integer(line, &index), conn >= 0, conn <= Int64(UInt32.max),
+            literal(line, &index, #","seq":"#), let seq = integer(line, &index), seq >= 0
+        else { return nil }
+        let synthetic = literal(line, &index, #","synthetic":true"#)
+        let warmup = literal(line, &index, #","warmup":true"#)
+        guard literal(line, &index, #","frame_len":"#), let length = integer(line, &index), length > 0,
+            literal(line, &index, #","frame":"#), index < line.count,
+            let end = frameEndFromLength(line, index, Int(length))
+        else { return nil }
+        return TapeFrame(
+            recvWallNs: recv, monoNs: mono, conn: UInt32(conn), seq: UInt64(seq), encoding: .json,
+            bytes: UnsafeRawBufferPointer(rebasing: line[index..<end]), synthetic: synthetic, warmup: warmup)
+    }
+
+    /// Consumes `text` at `index` if the line has exactly those bytes there.
+    @inline(__always)
+    static func literal(_ line: UnsafeRawBufferPointer, _ index: inout Int, _ text: StaticString) -> Bool {
+        let length = text.utf8CodeUnitCount
+        guard index + length <= line.count, memcmp(line.baseAddress! + index, text.utf8Start, length) == 0 else {
+            return false
+        }
+        index += length
+        return true
+    }
+
+    /// Consumes a JSON integer (optional minus, 1–19 digits, no overflow) at `index`.
+    @inline(__always)
+    static func integer(_ line: UnsafeRawBufferPointer, _ index: inout Int) -> Int64? {
+        var position = index
+        let negative = position < line.count && line[position] == 0x2D
+        if negative { position += 1 }
+        let start = position
+        var value: Int64 = 0
+        while position < line.count, position - start < 19 {
+            let digit = line[position] &- 0x30
+            guard digit < 10 else { break }
+            let (times, overflowed) = value.multipliedReportingOverflow(by: 10)
+            let (sum, overflowedAgain) = times.addingReportingOverflow(Int64(digit))
+            if overflowed || overflowedAgain { return nil }
+            value = sum
+            position += 1
+        }
+        guard position > start, position < line.count, line[position] &- 0x30 >= 10 else { return nil }
+        index = position
+        return negative ? -value : value
     }
 
     /// `start + length` when the claimed frame is the object's last value: it must close the

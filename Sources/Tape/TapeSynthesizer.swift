@@ -2,7 +2,9 @@
 // modelled on the real G3 captures in Fixtures/corpus: binary markets with mirrored YES/NO
 // books, tick sizes 0.01 and 0.001, tens of levels a side, sizes with up to 2 decimals,
 // G3 price_change with per-entry hash/best_bid/best_ask, last trades, tick-size changes
-// and re-snapshots.
+// and re-snapshots. Every `hash` is the exchange's recipe-10 hash of the book it describes,
+// computed with the Book module's hasher, so the hash oracle can check synthetic tapes too.
+import Book
 
 /// Parameters of a synthetic tape.
 public struct SynthOptions: Sendable {
@@ -96,6 +98,8 @@ public enum TapeSynthesizer {
         let options: SynthOptions
         var random: Random
         var markets: [Market] = []
+        /// SHA-1 through OpenSSL EVP, one context reused for every hash.
+        let hasher = ExchangeHasher()
 
         init(options: SynthOptions) {
             self.options = options
@@ -257,7 +261,7 @@ public enum TapeSynthesizer {
             let book = isYes ? market.yes : market.no
             let isBuy = random.chance(50)
             let price = (isBuy ? book.bestAsk : book.bestBid) ?? 500
-            market.lastTrade = isYes ? price : 1000 - price
+            market.lastTrade = price  // per market, as announced (the Book model shares it across tokens)
             markets[index] = market
             let micro = 1 + random.below(50_000_000)
             append(#"{"asset_id":""#, &frame)
@@ -319,7 +323,8 @@ public enum TapeSynthesizer {
             append(#","tick_size":""#, &frame)
             append(render(price: market.tick, tickMilli: market.tick), &frame)
             append(#"","event_type":"book","last_trade_price":""#, &frame)
-            append(renderTrade(yes ? market.lastTrade : 1000 - market.lastTrade), &frame)
+            // last_trade_price is per market: both tokens carry the same value.
+            append(renderTrade(market.lastTrade), &frame)
             append(#""}"#, &frame)
         }
 
@@ -336,11 +341,40 @@ public enum TapeSynthesizer {
             frame.append(0x5D)
         }
 
-        /// The exchange hash of a token's book after a change.
-        /// TODO(book-hash): compute with the Book module's recipe-10 hasher once Book lands on
-        /// main; until then a fixed placeholder that marks the frame's hash as unverifiable.
+        /// The exchange hash of a token's book at `timestampMs` (recipe 10: SHA-1 of the compact
+        /// JSON summary with `"hash":""`, bids ascending, asks descending, `neg_risk` a boolean and
+        /// `last_trade_price` with 3 decimals; PROTOCOL.md).
         func bookHash(_ market: Market, yes: Bool, timestampMs: Int64) -> String {
-            String(repeating: "0", count: 40)
+            hashInput(market, yes: yes, timestampMs: timestampMs).withUnsafeBytes {
+                ExchangeHashText.hex(hasher.sha1($0))
+            }
+        }
+
+        /// The exact bytes the exchange hashes for this book.
+        func hashInput(_ market: Market, yes: Bool, timestampMs: Int64) -> [UInt8] {
+            let book = yes ? market.yes : market.no
+            var json: [UInt8] = []
+            json.reserveCapacity(256 + 40 * (book.bids.count + book.asks.count))
+            append(#"{"market":""#, &json)
+            append(market.id, &json)
+            append(#"","asset_id":""#, &json)
+            append(book.id, &json)
+            append(#"","timestamp":""#, &json)
+            append(String(timestampMs), &json)
+            append(#"","hash":"","bids":"#, &json)
+            renderLevels(book.bids.keys.sorted(), book.bids, tick: market.tick, into: &json)
+            append(#","asks":"#, &json)
+            renderLevels(book.asks.keys.sorted(by: >), book.asks, tick: market.tick, into: &json)
+            append(#","min_order_size":""#, &json)
+            append(market.minOrderSize, &json)
+            append(#"","tick_size":""#, &json)
+            append(render(price: market.tick, tickMilli: market.tick), &json)
+            append(#"","neg_risk":"#, &json)
+            append(market.negRisk ? "true" : "false", &json)
+            append(#","last_trade_price":""#, &json)
+            append(renderTrade(market.lastTrade), &json)
+            append(#""}"#, &json)
+            return json
         }
     }
 

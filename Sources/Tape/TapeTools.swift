@@ -1,5 +1,13 @@
 // Whole-tape operations behind `replay tape info|slice|repair`: they read tapes, write
 // tapes and return reports; printing is the command's job.
+public import Feed
+
+/// Counts nothing but what `FeedParser` reports in its `FrameSummary` (info needs totals only).
+struct CountingSink: FeedSink {
+    mutating func onBook(_ event: BookEvent) {}
+    mutating func onPriceChange(_ event: PriceChangeEvent) {}
+    mutating func onError(_ error: FeedError) {}
+}
 
 /// Everything `replay tape info` shows about a tape.
 public struct TapeSummary: Sendable {
@@ -22,6 +30,11 @@ public struct TapeSummary: Sendable {
     public var assetsSeen: [String] = []
     public var syntheticFrames = 0
     public var warmupFrames = 0
+    /// The Feed parser's totals over every frame: books, price_change level changes, trades,
+    /// tick-size changes, best_bid_ask, other and unknown event types, parse errors.
+    public var feed = FrameSummary()
+    /// Frames the Feed parser found malformed.
+    public var malformedFrames = 0
 
     /// Gaps: explicit gap events plus disconnections (book state is untrustworthy after both).
     public var gaps: Int { (connectionEvents["gap"] ?? 0) + (connectionEvents["disconnected"] ?? 0) }
@@ -40,6 +53,8 @@ public struct TapeSummary: Sendable {
         var summary = TapeSummary()
         var connectionSet = Set<UInt32>()
         var assetSet = Set<String>()
+        var parser = FeedParser()
+        var sink = CountingSink()
         while let record = try reader.next() {
             switch record {
             case .frame(let frame):
@@ -47,6 +62,9 @@ public struct TapeSummary: Sendable {
                 summary.firstRecvNs = min(summary.firstRecvNs ?? frame.recvWallNs, frame.recvWallNs)
                 summary.lastRecvNs = max(summary.lastRecvNs ?? frame.recvWallNs, frame.recvWallNs)
                 if connectionSet.insert(frame.conn).inserted { summary.connections.append(frame.conn) }
+                let parsed = parser.parse(frame.bytes, into: &sink)
+                summary.feed.accumulate(parsed)
+                if parsed.malformed { summary.malformedFrames += 1 }
                 if frame.synthetic { summary.syntheticFrames += 1 }
                 if frame.warmup { summary.warmupFrames += 1 }
                 let isJSON = FrameScan.forEachEvent(frame.bytes) { event in

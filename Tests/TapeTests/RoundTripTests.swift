@@ -160,3 +160,40 @@ import Testing
         #expect(report.tornTails.isEmpty)
     }
 }
+
+@Suite struct WriterLayoutTests {
+    /// The fixed-layout fast path and the general scanner must agree on every writer line,
+    /// including the flags and 19-digit clocks.
+    @Test func fastPathAndGeneralScannerAgree() throws {
+        let folder = TemporaryFolder()
+        defer { folder.remove() }
+        let path = folder.file("layout.ndjson")
+        let header = String(decoding: testHeader().renderLine(), as: UTF8.self)
+        let lines = [
+            #"{"kind":"frame","recv_ns":1790267379153000123,"mono_ns":5,"conn":3,"seq":9,"frame_len":9,"frame":{"a":[1]}}"#,
+            #"{"kind":"frame","recv_ns":-1,"mono_ns":0,"conn":0,"seq":1,"synthetic":true,"warmup":true,"frame_len":2,"frame":[]}"#,
+        ]
+        try ([header] + lines).joined(separator: "\n").appending("\n").write(
+            toFile: path, atomically: true, encoding: .utf8)
+        let (frames, report, _) = try readFrames([path], strict: true)
+        #expect(report.malformedLines == 0)
+        #expect(frames.count == 2)
+        #expect(frames[0].recvWallNs == 1_790_267_379_153_000_123 && frames[0].conn == 3 && frames[0].seq == 9)
+        #expect(frames[0].bytes == Array(#"{"a":[1]}"#.utf8))
+        #expect(frames[1].recvWallNs == -1 && frames[1].synthetic)
+        #expect(frames[1].bytes == Array("[]".utf8))
+        for line in lines {
+            let bytes = Array(line.utf8)
+            let fast = bytes.withUnsafeBytes { TapeLineParser.parseWriterLayout($0).map { Array($0.bytes) } }
+            #expect(fast != nil)
+            // The same line with a space after a colon takes the general path and agrees.
+            let spaced = Array(line.replacingOccurrences(of: #""seq":"#, with: #""seq": "#).utf8)
+            #expect(spaced.withUnsafeBytes { TapeLineParser.parseWriterLayout($0) } == nil)
+            let general = spaced.withUnsafeBytes { raw -> [UInt8]? in
+                guard case .frame(let frame) = TapeLineParser().parse(raw) else { return nil }
+                return Array(frame.bytes)
+            }
+            #expect(general == fast)
+        }
+    }
+}

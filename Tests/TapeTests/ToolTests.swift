@@ -198,3 +198,30 @@ import Testing
         #expect(early < late)
     }
 }
+
+@Suite struct SummaryTests {
+    @Test func infoCountsEventsWithTheFeedParserOnRealTapes() throws {
+        let enrico = try TapeSummary.compute(paths: [Repo.fixture("tapes/g3-enrico-2026-09.ndjson.zst").path])
+        #expect(enrico.feed.books == 28)
+        #expect(enrico.feed.priceChanges == 102)  // 51 G3 messages, mirrored YES/NO entries
+        #expect(enrico.feed.bestBidAsks == 58)
+        #expect(enrico.feed.errors == 0)
+        #expect(enrico.eventTypes == ["book": 28, "price_change": 51, "best_bid_ask": 58])
+        #expect(enrico.assetsSeen.count == 28)
+        #expect(enrico.firstRecvNs == 1_790_267_379_153_000_000)
+        #expect(enrico.lastRecvNs == 1_790_267_439_826_000_000)
+        // The corpus README counts 6,129 level changes in the G2 file.
+        let g2 = try TapeSummary.compute(paths: [Repo.fixture("tapes/g2-aaimek-2025-01.ndjson.zst").path])
+        #expect(g2.feed.priceChanges == 6129)
+        #expect(g2.read.frames == 3829)
+        #expect(g2.firstExchangeMs == 1_737_825_347_925)
+        #expect(g2.lastExchangeMs == 1_738_269_628_044)
+        // Keepalives are text frames, not parse errors; three reconnect epochs show as gaps.
+        let ns = try TapeSummary.compute(paths: [Repo.fixture("tapes/nslaughter-stream-no-replay.ndjson.zst").path])
+        #expect(ns.textFrames == ["PONG": 9])
+        #expect(ns.feed.books == 6)
+        #expect(ns.feed.errors == 0)
+        #expect(ns.gaps == 3)
+        #expect(ns.connections == [0, 1, 2])
+    }
+}

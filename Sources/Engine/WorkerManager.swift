@@ -62,7 +62,6 @@ public final class WorkerManager {
     private var monitorDone: DispatchSemaphore?
     private var started = false
     private var stopped = false
-    private var startNanos: UInt64 = 0
 
     /// Creates the channels (no processes yet). Throws for `workerCount < 1`.
     public init(workerCount: Int, configuration: Configuration = Configuration()) throws {
@@ -152,23 +151,21 @@ public final class WorkerManager {
             done.signal()
         }
         thread.name = "polytape-worker-monitor"
-        startNanos = cshim_monotonic_ns()
         thread.start()
         spawned.wait()
         monitorDone = done
         started = true
-        switch outcome.withLock({ $0 })! {
-        case .success:
-            // The workers hold their own copies now; the parent keeps only its ends.
-            for channel in inputChannels {
-                SystemCalls.close(channel.ringFD)
-                channel.ringFD = -1
-                SystemCalls.close(channel.replyWriteFD)
-                channel.replyWriteFD = -1
-            }
-            SystemCalls.close(statsWriteFD)
-            statsWriteFD = -1
-        case .failure(let error):
+        // The spawned workers hold their own copies now; the parent keeps only its ends (so a
+        // reply pipe reaches end-of-file exactly when its worker exits).
+        for channel in inputChannels {
+            SystemCalls.close(channel.ringFD)
+            channel.ringFD = -1
+            SystemCalls.close(channel.replyWriteFD)
+            channel.replyWriteFD = -1
+        }
+        SystemCalls.close(statsWriteFD)
+        statsWriteFD = -1
+        if case .failure(let error) = outcome.withLock({ $0 })! {
             _ = try? stop(timeout: .milliseconds(500))
             throw error
         }

@@ -58,7 +58,7 @@ let package = Package(
                     swiftSettings: strict),
         .testTarget(name: "CaptureTests", dependencies: ["Capture", "Tape", "WebSocket", "TestSupport"],
                     swiftSettings: strict),
-        .testTarget(name: "ReplayTests", dependencies: ["ReplayKit", "Tape", "Verify", "TestSupport"],
+        .testTarget(name: "ReplayTests", dependencies: ["ReplayKit", "Tape", "Verify", "Feed", "WebSocket", "Book", "TestSupport"],
                     swiftSettings: strict),
     ]
 )

@@ -10,7 +10,12 @@ mode is bounded in time (--max-seconds, default 20), so a broken peer can never 
   client: connects to --url, sends a text message, a binary message, a 70000-byte message, a
           fragmented text message and a ping, checks each echo byte for byte, then closes with
           1000. Prints "OK" and exits 0 on success; prints "FAIL <reason>" and exits 1 otherwise.
+  market-client: a Polymarket market-channel client for `replay serve` (Tests/ReplayTests):
+          connects to --url, subscribes to --assets (comma-separated) with initial_dump, sends
+          one text PING and expects one PONG, receives --count data messages, prints each as
+          "MSG <JSON string of the message>", then closes with 1000 and prints "OK".
 """
+import json
 import argparse
 import asyncio
 import sys
@@ -88,19 +93,57 @@ async def run_client(url: str, max_seconds: float) -> int:
     return 0
 
 
+async def run_market_client(url: str, assets: list, count: int, max_seconds: float) -> int:
+    async def session():
+        async with connect(url, compression=None, max_size=2**24, open_timeout=max_seconds) as websocket:
+            await websocket.send(json.dumps(
+                {"assets_ids": assets, "type": "market", "custom_feature_enabled": True, "initial_dump": True}))
+            await websocket.send("PING")
+            received = 0
+            pongs = 0
+            while received < count:
+                message = await websocket.recv()
+                if message == "PONG":
+                    pongs += 1
+                    continue
+                print("MSG " + json.dumps(message), flush=True)
+                received += 1
+            if pongs == 0:
+                message = await websocket.recv()
+                if message != "PONG":
+                    return f"expected PONG, got {message[:80]!r}"
+            await websocket.close(code=1000, reason="python done")
+        return None
+
+    try:
+        failure = await asyncio.wait_for(session(), timeout=max_seconds)
+    except Exception as error:
+        failure = f"{type(error).__name__}: {error}"
+    if failure:
+        print(f"FAIL {failure}", flush=True)
+        return 1
+    print("OK", flush=True)
+    return 0
+
+
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    parser.add_argument("mode", choices=["server", "client"])
+    parser.add_argument("mode", choices=["server", "client", "market-client"])
     parser.add_argument("--port", type=int, default=0)
     parser.add_argument("--path", default="/echo")
     parser.add_argument("--url")
     parser.add_argument("--max-seconds", type=float, default=20.0)
+    parser.add_argument("--assets", default="")
+    parser.add_argument("--count", type=int, default=1)
     args = parser.parse_args()
     if args.mode == "server":
         return asyncio.run(run_server(args.port, args.path, args.max_seconds))
     if not args.url or not (args.url.startswith("ws://127.0.0.1") or args.url.startswith("ws://[::1]")):
         print("FAIL --url must be a ws:// URL on loopback", flush=True)
         return 2
+    if args.mode == "market-client":
+        assets = [a for a in args.assets.split(",") if a]
+        return asyncio.run(run_market_client(args.url, assets, args.count, args.max_seconds))
     return asyncio.run(run_client(args.url, args.max_seconds))
 
 

@@ -4,9 +4,12 @@
 public enum ReplayCommands {
     public static var all: [any Subcommand.Type] {
         [
+            RunCommand.self,
             VerifyCommand.self,
             BenchParserCommand.self,
             BenchBookCommand.self,
+            TapeCommand.self,
+            ServeCommand.self,
         ]
     }
 }

@@ -30,6 +30,8 @@ public struct RunReport: Codable, Sendable, Equatable {
     /// Asset id → canonical book digest (hex). Independent of worker count and routing.
     public var assetDigests: [String: String]
     public var status: Status
+    /// Where the time went (seconds), for benchmarks that name the bottleneck. Never compared.
+    public var stages: Stages?
 
     public init(
         tape: TapeIdentity, options: Options, input: InputStats = InputStats(), workers: [Worker],
@@ -76,6 +78,40 @@ public struct RunReport: Codable, Sendable, Equatable {
 }
 
 extension RunReport {
+    /// Seconds spent in each stage of the pipeline. The router thread's time splits into reading
+    /// (decompression and line splitting), parsing and routing (including record encoding) and
+    /// waiting for ring space; workers report the time they spent applying messages.
+    public struct Stages: Codable, Sendable, Equatable {
+        public var readSeconds: Double
+        public var parseRouteSeconds: Double
+        public var routerBlockedSeconds: Double
+        public var pacingWaitSeconds: Double
+        /// Sum over workers of the time spent applying messages.
+        public var workerApplySeconds: Double
+        /// The busiest worker's apply time.
+        public var maxWorkerApplySeconds: Double
+        public var wallSeconds: Double
+        /// CPU seconds of this process and of its (reaped) worker processes.
+        public var routerCPUSeconds: Double
+        public var workersCPUSeconds: Double
+
+        public init(
+            readSeconds: Double, parseRouteSeconds: Double, routerBlockedSeconds: Double, pacingWaitSeconds: Double,
+            workerApplySeconds: Double, maxWorkerApplySeconds: Double, wallSeconds: Double, routerCPUSeconds: Double,
+            workersCPUSeconds: Double
+        ) {
+            self.readSeconds = readSeconds
+            self.parseRouteSeconds = parseRouteSeconds
+            self.routerBlockedSeconds = routerBlockedSeconds
+            self.pacingWaitSeconds = pacingWaitSeconds
+            self.workerApplySeconds = workerApplySeconds
+            self.maxWorkerApplySeconds = maxWorkerApplySeconds
+            self.wallSeconds = wallSeconds
+            self.routerCPUSeconds = routerCPUSeconds
+            self.workersCPUSeconds = workersCPUSeconds
+        }
+    }
+
     /// Which tape a run read: its files, a digest of its content and its frame count. Two runs of
     /// the same recorded frames have the same digest even if the files were renamed or recompressed.
     public struct TapeIdentity: Codable, Sendable, Equatable {

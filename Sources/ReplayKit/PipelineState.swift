@@ -1,0 +1,299 @@
+// The bookkeeping of one replay: what was read, filtered, invalidated and where problems were.
+import Book
+import Engine
+import Feed
+import Foundation
+import Tape
+import Verify
+
+/// Per-frame context and filters, carried inside `PipelineSink` while the parser runs.
+struct PipelineFilter {
+    /// `--assets`: only events for these assets are routed (nil: all).
+    var assets: Set<String>?
+    /// `--from`/`--to` on the exchange clock, in ms (nil: no bound).
+    var fromMs: Int64?
+    var toMs: Int64?
+    /// True while frames before `--from` are applied to build book state without pacing.
+    var warmup = false
+    var connection: UInt32 = 0
+    var line = 0
+    var messages = 0
+    var filteredOut = 0
+    var unknownEventTypes: [String: Int] = [:]
+    var lastError: FeedError?
+    /// Assets whose books arrived on each connection: invalidated if that connection breaks.
+    var booksByConnection: [UInt32: Set<String>] = [:]
+    /// Whether to remember assets per connection (only needed when the tape has events).
+    var trackConnections = true
+
+    @inline(__always)
+    mutating func admits(_ assetID: UnsafeRawBufferPointer, timestampMs: Int64) -> Bool {
+        if let toMs, timestampMs > toMs {
+            filteredOut += 1
+            return false
+        }
+        if let assets, !assets.contains(String(decoding: assetID, as: UTF8.self)) {
+            filteredOut += 1
+            return false
+        }
+        messages += 1
+        return true
+    }
+}
+
+/// Wraps the router: applies the filters, counts, remembers which connection delivered which
+/// books, and forwards every admitted event. Generic code paths only: no existentials.
+struct PipelineSink: FeedSink {
+    var router: Router
+    var filter: PipelineFilter
+
+    mutating func onBook(_ event: BookEvent) {
+        guard filter.admits(event.assetID, timestampMs: event.timestampMs) else { return }
+        if filter.trackConnections {
+            let asset = String(decoding: event.assetID, as: UTF8.self)
+            filter.booksByConnection[filter.connection, default: []].insert(asset)
+        }
+        router.onBook(event)
+    }
+
+    mutating func onPriceChange(_ event: PriceChangeEvent) {
+        guard filter.admits(event.assetID, timestampMs: event.timestampMs) else { return }
+        router.onPriceChange(event)
+    }
+
+    mutating func onLastTrade(_ event: LastTradeEvent) {
+        guard filter.admits(event.assetID, timestampMs: event.timestampMs) else { return }
+        router.onLastTrade(event)
+    }
+
+    mutating func onTickSizeChange(_ event: TickSizeChangeEvent) {
+        guard filter.admits(event.assetID, timestampMs: event.timestampMs) else { return }
+        router.onTickSizeChange(event)
+    }
+
+    mutating func onBestBidAsk(_ event: BestBidAskEvent) {
+        guard filter.admits(event.assetID, timestampMs: event.timestampMs) else { return }
+        router.onBestBidAsk(event)
+    }
+
+    mutating func onOther(_ event: OtherEvent) {
+        if event.kind == .unknown {
+            let name = event.eventType.isEmpty ? "(none)" : String(decoding: event.eventType, as: UTF8.self)
+            filter.unknownEventTypes[name, default: 0] += 1
+        }
+        filter.messages += 1
+        router.onOther(event)
+    }
+
+    mutating func onControl(_ frame: ControlFrame) {
+        router.onControl(frame)
+    }
+
+    mutating func onError(_ error: FeedError) {
+        filter.lastError = error
+        router.onError(error)
+    }
+}
+
+/// Everything the run loop accumulates, and the report built from it at the end.
+struct PipelineState {
+    let options: RunOptions
+    var line = 0
+    var frames = 0
+    var bytes = 0
+    var stopped = false
+    var sideDataSent = false
+    var headerAssets: [String] = []
+    var summary = FrameSummary()
+    var parseIssues: [RunReport.MalformedLine] = []
+    var parseIssueCount = 0
+    /// Subscribed assets per connection, from `subscribed` event lines.
+    var subscribedByConnection: [UInt32: Set<String>] = [:]
+    /// Asset → why and from which line its book became untrusted (last such event).
+    var invalidated: [String: (reason: String, line: Int)] = [:]
+    var connectionEvents: [String: Int] = [:]
+
+    init(options: RunOptions) {
+        self.options = options
+    }
+
+    mutating func recordParseIssue(file: String, line: Int, error: FeedError) {
+        parseIssueCount += 1
+        if parseIssues.count < 100 {
+            parseIssues.append(RunReport.MalformedLine(file: file, line: line, reason: "frame: \(error)"))
+        }
+    }
+
+    /// Connection lifecycle lines: a break (disconnected, reconnecting, gap) makes the books of
+    /// that connection's assets untrusted until their next snapshot.
+    mutating func handle(event: TapeEvent, sink: inout PipelineSink, file: String) throws {
+        let name = event.kind?.rawValue ?? String(decoding: event.name, as: UTF8.self)
+        connectionEvents[name, default: 0] += 1
+        guard let kind = event.kind else { return }
+        switch kind {
+        case .subscribed:
+            let detail = TapeEventDetail.parse(event.detail)
+            if let assets = detail.assets {
+                subscribedByConnection[event.conn, default: []].formUnion(assets)
+            }
+        case .disconnected, .reconnecting, .gap:
+            var assets = subscribedByConnection[event.conn] ?? []
+            assets.formUnion(sink.filter.booksByConnection[event.conn] ?? [])
+            if assets.isEmpty { assets = Set(headerAssets) }
+            if let filter = options.assets { assets.formIntersection(filter) }
+            guard !assets.isEmpty else { return }
+            let sorted = assets.sorted()
+            try sink.router.invalidate(assetIDs: sorted)
+            let reason = "connection \(event.conn) \(name) at line \(line)"
+            for asset in sorted where invalidated[asset] == nil || kind != .reconnecting {
+                invalidated[asset] = (reason, line)
+            }
+            sink.filter.booksByConnection[event.conn] = nil
+        case .connected:
+            break
+        }
+    }
+
+    func makeReport(
+        files: [String], reader: TapeReader, digest: String, sink: PipelineSink, result: RunResult,
+        lateness: LatenessHistogram?, wallSeconds: Double
+    ) -> RunReport {
+        var messagesByType: [String: Int] = [
+            "book": summary.books, "price_change": summary.priceChanges, "last_trade_price": summary.lastTrades,
+            "tick_size_change": summary.tickSizeChanges, "best_bid_ask": summary.bestBidAsks,
+            "other": summary.others - summary.unknownEventTypes, "unknown": summary.unknownEventTypes,
+        ]
+        messagesByType = messagesByType.filter { $0.value > 0 }
+        var malformed = reader.report.issues.map {
+            RunReport.MalformedLine(file: $0.file, line: $0.line, reason: $0.reason)
+        }
+        malformed += parseIssues
+        let input = RunReport.InputStats(
+            frames: frames, messagesByType: messagesByType, bytes: bytes,
+            compressedBytes: Int(reader.report.compressedBytes),
+            malformedLineCount: reader.report.malformedLines + parseIssueCount, malformedLines: malformed,
+            tornTails: reader.report.tornTails.map {
+                RunReport.TornTail(
+                    file: $0.file, droppedBytes: $0.droppedLineBytes + $0.droppedCompressedBytes,
+                    lastGoodLine: $0.lastGoodLine)
+            },
+            unknownEventTypes: sink.filter.unknownEventTypes)
+
+        var workers: [RunReport.Worker] = []
+        var assetDigests: [String: String] = [:]
+        var untrusted: [RunReport.UntrustedBook] = []
+        var hash = RunReport.ExchangeHashSummary()
+        var firstDivergence: (timestamp: Int64, divergence: RunReport.HashDivergence)?
+        for worker in result.workers {
+            let counters = worker.counters
+            let books = worker.books.map(Self.bookEntry)
+            for book in worker.books {
+                assetDigests[book.assetID] = book.digest
+                if !book.trusted {
+                    let why = invalidated[book.assetID]
+                    untrusted.append(
+                        RunReport.UntrustedBook(
+                            assetID: book.assetID, reason: why?.reason ?? "no snapshot was ever received for it",
+                            sinceLine: why?.line))
+                }
+            }
+            hash.checked += counters.exchangeHashChecked
+            hash.verified += counters.exchangeHashVerified
+            hash.verifiedLate += counters.exchangeHashVerifiedLate
+            hash.mismatchedTransient += counters.exchangeHashMismatchedTransient
+            hash.diverged += counters.exchangeHashDiverged
+            hash.unverifiable += counters.exchangeHashUnverifiable
+            for (reason, count) in counters.exchangeHashUnverifiableReasons {
+                hash.unverifiableReasons[reason, default: 0] += count
+            }
+            if let asset = counters.firstDivergenceAssetID, let timestamp = counters.firstDivergenceTimestampMs,
+                firstDivergence == nil || timestamp < firstDivergence!.timestamp
+            {
+                firstDivergence = (
+                    timestamp,
+                    RunReport.HashDivergence(
+                        assetID: asset, line: counters.firstDivergenceLine ?? 0, timestampMs: timestamp)
+                )
+            }
+            let latency = worker.latency
+            workers.append(
+                RunReport.Worker(
+                    index: worker.index, pid: worker.pid, exit: Self.exit(worker.exit),
+                    messagesProcessed: Int(worker.stats.messagesProcessed),
+                    snapshots: Int(worker.stats.snapshotsReceived), updates: Int(worker.stats.updatesApplied),
+                    trades: Int(worker.stats.lastTrades), bookCount: worker.stats.bookCount,
+                    memoryBytes: worker.stats.residentBytes, avgProcessingMicros: worker.stats.avgProcessingTimeMicros,
+                    latency: latency.count == 0
+                        ? nil
+                        : RunReport.Latency(
+                            p50: Double(latency.p50) / 1000, p99: Double(latency.p99) / 1000,
+                            p999: Double(latency.p999) / 1000, max: Double(latency.max) / 1000),
+                    counters: Self.deterministicCounters(counters), books: books))
+        }
+        hash.firstDivergence = firstDivergence?.divergence
+
+        let routed = Double(result.router?.routed ?? 0)
+        let throughput = RunReport.Throughput(
+            messagesPerSecond: wallSeconds > 0 ? routed / wallSeconds : 0,
+            megabytesPerSecond: wallSeconds > 0 ? Double(bytes) / 1e6 / wallSeconds : 0, wallSeconds: wallSeconds)
+        let pacing = lateness.map {
+            RunReport.Pacing(
+                p50: Double($0.quantile(0.5)) / 1000, p99: Double($0.quantile(0.99)) / 1000,
+                max: Double($0.maxNs) / 1000)
+        }
+        var problems = input.malformedLineCount + input.tornTails.count + hash.diverged
+        for worker in workers {
+            problems += worker.counters["crossedBooks", default: 0] + worker.counters["topOfBookMismatches", default: 0]
+        }
+        return RunReport(
+            tape: RunReport.TapeIdentity(paths: files, contentDigest: digest, frameCount: frames),
+            options: RunReport.Options(options), input: input, workers: workers,
+            router: result.router?.namedCounts ?? [:], throughput: throughput, pacing: pacing,
+            untrustedBooks: untrusted.sorted { $0.assetID < $1.assetID }, exchangeHash: hash,
+            assetDigests: assetDigests, status: problems > 0 ? .warnings : .ok)
+    }
+
+    static func bookEntry(_ book: BookSummary) -> RunReport.BookEntry {
+        var levels: RunReport.BookLevels?
+        if let bids = book.bids, let asks = book.asks {
+            levels = RunReport.BookLevels(
+                bids: bids.map { RunReport.Level(price: $0.first ?? "", size: $0.last ?? "") },
+                asks: asks.map { RunReport.Level(price: $0.first ?? "", size: $0.last ?? "") })
+        }
+        return RunReport.BookEntry(
+            assetID: book.assetID, market: book.market, digest: book.digest, bestBid: book.bestBid,
+            bestAsk: book.bestAsk, bidLevels: book.bidLevels, askLevels: book.askLevels, tickSize: book.tickSize,
+            lastTradePrice: book.lastTradePrice, trusted: book.trusted, hashStatus: book.hashStatus,
+            lastTimestampMs: book.lastTimestampMs, levels: levels)
+    }
+
+    static func exit(_ reason: ExitReason) -> RunReport.WorkerExit {
+        switch reason {
+        case .exited(let status): status == 0 ? .normal : .status(status)
+        case .signaled(let signal): .signal(signal)
+        }
+    }
+
+    /// The integer counters of `BookCounters`, by name. Every one is a function of the tape,
+    /// the options and the worker count, so goldens compare them exactly.
+    static func deterministicCounters(_ counters: BookCounters) -> [String: Int] {
+        guard let data = try? JSONEncoder().encode(counters),
+            let object = try? JSONSerialization.jsonObject(with: data) as? [String: Any]
+        else { return [:] }
+        var result: [String: Int] = [:]
+        for (key, value) in object {
+            if let number = value as? Int { result[key] = number }
+        }
+        // Which worker verifies a hash late versus at once depends on how a market's two tokens
+        // are split across workers; the sum does not.
+        result["exchangeHashVerifiedAny"] =
+            counters.exchangeHashVerified + counters.exchangeHashVerifiedLate
+        for key in [
+            "exchangeHashVerified", "exchangeHashVerifiedLate", "sideDataRecovered", "firstDivergenceLine",
+            "firstDivergenceTimestampMs",
+        ] {
+            result[key] = nil
+        }
+        return result
+    }
+}

@@ -1,0 +1,121 @@
+// The human summary of a run report, printed at the end of `replay run`.
+import Foundation
+public import Verify
+
+/// Renders a `RunReport` as an aligned, readable summary. Every figure in it is also in the
+/// JSON report (docs/REPORT_FORMAT.md).
+public enum ReportText {
+    public static func render(_ report: RunReport) -> String {
+        var out = ""
+        func line(_ text: String = "") { out += text + "\n" }
+        let input = report.input
+        line("tape      \(report.tape.paths.joined(separator: ", "))")
+        line(
+            "          \(report.tape.frameCount) frames, \(bytes(input.bytes)) of frames, sha256 \(report.tape.contentDigest.prefix(16))…"
+        )
+        let types = input.messagesByType.sorted { $0.key < $1.key }.map { "\($0.key) \($0.value)" }
+        line("messages  \(types.joined(separator: ", "))")
+        let options = report.options
+        line(
+            "options   \(options.workers) worker(s), routing \(options.routing), backpressure \(options.backpressure), speed \(options.speed)"
+                + (options.assetFilter.map { ", \($0.count) asset(s) selected" } ?? "")
+                + (options.timeWindow.map { ", window \($0)" } ?? ""))
+        if let throughput = report.throughput {
+            line(
+                String(
+                    format: "speed     %.0f messages/s, %.1f MB/s, %.3f s wall", throughput.messagesPerSecond,
+                    throughput.megabytesPerSecond, throughput.wallSeconds))
+        }
+        if let pacing = report.pacing {
+            line(
+                String(
+                    format: "pacing    lateness p50 %.0f µs, p99 %.0f µs, max %.0f µs", pacing.p50, pacing.p99,
+                    pacing.max))
+        }
+        line()
+        line(
+            "worker    pid      messages  snapshots    updates  trades  books    memory  avg µs  latency µs p50/p99/p99.9/max"
+        )
+        for worker in report.workers {
+            let latency =
+                worker.latency.map { String(format: "%.0f/%.0f/%.0f/%.0f", $0.p50, $0.p99, $0.p999, $0.max) } ?? "-"
+            line(
+                String(
+                    format: "%-6d %7d %11d %10d %10d %7d %6d %9@ %7.2f  %@", worker.index, worker.pid,
+                    worker.messagesProcessed, worker.snapshots, worker.updates, worker.trades, worker.bookCount,
+                    bytes(worker.memoryBytes ?? 0), worker.avgProcessingMicros ?? 0, latency))
+        }
+        let routerKeys = ["routed", "dropped", "batches", "queueFullEvents", "unroutable", "parseErrors"]
+        line(
+            "router    "
+                + routerKeys.compactMap { key in report.router[key].map { "\(key) \($0)" } }.joined(separator: ", "))
+        line()
+        var totals: [String: Int] = [:]
+        for worker in report.workers {
+            for (key, value) in worker.counters { totals[key, default: 0] += value }
+        }
+        let checks: [(String, String)] = [
+            ("deltasBeforeSnapshot", "price changes before any snapshot"),
+            ("deltasWhileUntrusted", "price changes while the book was untrusted"),
+            ("crossedBooks", "crossed or locked books after an update"),
+            ("offTickLevels", "levels off the tick grid"),
+            ("topOfBookMismatches", "top-of-book mismatches with the exchange's best_bid/best_ask"),
+            ("bestBidAskMismatches", "best_bid_ask messages the book did not reach"),
+            ("staleSnapshotsRejected", "stale snapshots rejected"),
+            ("invalidations", "books invalidated by connection gaps"),
+        ]
+        line("checks")
+        let topChecks = totals["topOfBookChecks", default: 0]
+        line(
+            "  top of book: \(topChecks - totals["topOfBookMismatches", default: 0]) of \(topChecks) G3 entries agree with the book"
+        )
+        for (key, text) in checks where totals[key, default: 0] > 0 {
+            line("  \(text): \(totals[key]!)")
+        }
+        let hash = report.exchangeHash
+        var hashLine =
+            "  exchange hash: \(hash.checked) checked, \(hash.verified) verified, \(hash.verifiedLate) verified late, "
+            + "\(hash.mismatchedTransient) transient mismatches, \(hash.diverged) diverged, \(hash.unverifiable) unverifiable"
+        if !hash.unverifiableReasons.isEmpty {
+            hashLine +=
+                " ("
+                + hash.unverifiableReasons.sorted { $0.key < $1.key }.map { "\($0.key) \($0.value)" }.joined(
+                    separator: ", ") + ")"
+        }
+        line(hashLine)
+        if let first = hash.firstDivergence {
+            line(
+                "  first divergence: asset \(first.assetID) at tape line \(first.line), exchange time \(first.timestampMs) ms"
+            )
+        }
+        if !report.untrustedBooks.isEmpty {
+            line("  untrusted books at the end: \(report.untrustedBooks.count)")
+            for book in report.untrustedBooks.prefix(5) { line("    \(book.assetID): \(book.reason)") }
+            if report.untrustedBooks.count > 5 { line("    … and \(report.untrustedBooks.count - 5) more") }
+        }
+        if !input.unknownEventTypes.isEmpty {
+            line(
+                "  unknown event types: "
+                    + input.unknownEventTypes.sorted { $0.key < $1.key }.map { "\($0.key) \($0.value)" }.joined(
+                        separator: ", "))
+        }
+        if input.malformedLineCount > 0 {
+            line("  malformed lines skipped: \(input.malformedLineCount)")
+            for issue in input.malformedLines.prefix(5) { line("    \(issue.file):\(issue.line): \(issue.reason)") }
+            if input.malformedLines.count > 5 { line("    … and \(input.malformedLineCount - 5) more") }
+        }
+        for torn in input.tornTails {
+            line("  torn tail: \(torn.file) after line \(torn.lastGoodLine), \(torn.droppedBytes) bytes dropped")
+        }
+        line("status    \(report.status.rawValue)")
+        return out
+    }
+
+    static func bytes(_ count: Int) -> String {
+        switch count {
+        case ..<10_000: "\(count) B"
+        case ..<10_000_000: String(format: "%.1f KB", Double(count) / 1e3)
+        default: String(format: "%.1f MB", Double(count) / 1e6)
+        }
+    }
+}

@@ -1,0 +1,249 @@
+// `replay run`: the main job. Replays tapes through the router and worker processes, prints
+// the report, and records or verifies golden files.
+import Book
+import Foundation
+import Synchronization
+import Verify
+
+enum RunCommand: Subcommand {
+    static let name = "run"
+    static let summary = "replay tapes through the router and worker processes (the main job)"
+    static let usage = "replay run [TAPE...] [--workers N] [--speed max|1x|10x|<f>x] [options]"
+    static let help = """
+        Usage: \(usage)
+
+        Streams one or more tapes (.ndjson.zst segments, plain .ndjson, a directory of segments,
+        or - for standard input) through the router into N worker processes that keep the order
+        books, then prints a report: frames and messages per event type, per-worker statistics
+        and latency, router statistics, throughput, correctness counters (deltas before a
+        snapshot, crossed books, top-of-book mismatches, exchange-hash checks), and any torn tail
+        or malformed line with its file and line. With no TAPE it replays the bundled real tape
+        and verifies it against the bundled golden file for the worker count, if there is one.
+
+        Input:
+          TAPE...                 tape files or directories, in order (default: the bundled tape)
+          --from TIME, --to TIME  replay only this window; epoch ms or ISO-8601 (UTC unless an
+                                  offset is given). Frames before --from are applied unpaced to
+                                  build book state; the run stops after --to
+          --time-basis receive|exchange
+                                  which clock --from/--to use (default: receive)
+          --assets ID,...         only route events of these assets (repeatable)
+          --assets-file FILE      the same, one asset id per line (# comments allowed)
+          --strict                stop at the first malformed line or torn tail (exit 1)
+
+        Engine:
+          --workers N             worker processes (default: \(RunOptions.defaultWorkerCount) on this machine)
+          --speed S               max (default), 1x = recorded speed, 10x, 0.5x, ...
+          --routing md5|jump      asset → worker mapping (default md5, compatible with the
+                                  reference system; jump = jump consistent hashing)
+          --backpressure block|drop
+                                  block (default): lossless and deterministic; drop: live-like,
+                                  every dropped message is counted
+          --exchange-hash on|off  check the exchange's own book hashes as books change (default on)
+          --heartbeat SECONDS     worker heartbeat interval (default 5)
+          --stats-interval SECONDS
+                                  worker periodic stats interval (default 30)
+
+        Output:
+          --json                  print the report as one JSON document (docs/REPORT_FORMAT.md)
+          --report FILE           also write the JSON report to FILE
+          --dump-books FILE       write every worker's final books, with all levels, as JSON
+          --quiet                 print nothing but errors and verification differences
+          --check-invariance      replay twice, with 1 and with N workers (N = --workers, at least
+                                  2), and fail (exit 3) if any asset's final book differs
+
+        \(VerifyRunOptions.helpText)
+
+        Exit status: 0 success, 1 runtime failure (unreadable tape, dead worker), 3 verification
+        failed, 64 usage error.
+
+        Examples:
+          replay run                                  # the bundled real tape, verified
+          replay run session/ --workers 2 --speed 10x
+          replay run tape.ndjson.zst --json > report.json
+          replay run tape.ndjson.zst --write-golden tape.golden.json
+          replay run tape.ndjson.zst --golden tape.golden.json --junit verify.xml
+          zstdcat tape.ndjson.zst | replay run - --assets 1234,5678
+        """
+
+    static func run(_ arguments: [String]) throws -> Int32 {
+        var options = try RunOptions.parse(arguments)
+        if options.tapes.isEmpty {
+            guard let fixtures = BundledFixtures.fixturesDirectory() else {
+                throw CommandError(
+                    "no tape given and the bundled tape (Fixtures/\(BundledFixtures.defaultTapeName)) was not found; "
+                        + "run from the PolyTape checkout or name a tape: replay run TAPE")
+            }
+            options.tapes = [fixtures.appendingPathComponent(BundledFixtures.defaultTapeName).path]
+            options.usesBundledTape = true
+            if options.goldenPath == nil, options.writeGoldenPath == nil, options.assets == nil,
+                options.fromNs == nil, options.toNs == nil,
+                let golden = BundledFixtures.golden(forTape: BundledFixtures.defaultTapeName, workers: options.workers)
+            {
+                options.goldenPath = golden.path
+            }
+        }
+        for tape in options.tapes where tape != "-" && !FileManager.default.fileExists(atPath: tape) {
+            throw CommandError(
+                "tape not found: \(tape) (give a .ndjson.zst or .ndjson file, a directory of segments, or -)")
+        }
+
+        let interactive = !options.quiet && !options.json
+        let progress = ProgressPrinter(enabled: interactive)
+        if interactive {
+            printError(
+                "replaying \(options.tapes.joined(separator: ", ")) with \(options.workers) worker(s) at \(options.speed) speed"
+            )
+        }
+        let outcome = try ReplayRun.execute(options: options, notify: progress.notify)
+        progress.finish()
+        var status = ExitStatus.success
+
+        if options.checkInvariance {
+            var other = options
+            other.workers = options.workers == 1 ? 2 : 1
+            other.dumpBooksPath = nil
+            let second = try ReplayRun.execute(options: other, notify: progress.notify)
+            progress.finish()
+            let differences = InvarianceCheck.compare(
+                outcome.report.assetDigests, workersA: options.workers, second.report.assetDigests,
+                workersB: other.workers)
+            if differences.isEmpty {
+                if !options.quiet && !options.json {
+                    print(
+                        "invariance: \(outcome.report.assetDigests.count) assets have identical final books with "
+                            + "\(options.workers) and \(other.workers) worker(s)")
+                }
+            } else {
+                printError(differences.joined(separator: "\n"))
+                status = ExitStatus.verificationFailed
+            }
+        }
+
+        let reportData = try outcome.report.jsonData()
+        if let path = options.reportPath {
+            try write(reportData, to: path, what: "report")
+        }
+        if let path = options.dumpBooksPath {
+            try write(try BookDump.render(outcome), to: path, what: "book dump")
+        }
+        if options.json {
+            FileHandle.standardOutput.write(reportData)
+        } else if !options.quiet {
+            print(ReportText.render(outcome.report), terminator: "")
+        }
+
+        if VerifyRunOptions.isRequested(options) {
+            let verification = try GoldenWorkflow.handle(
+                report: outcome.report, goldenPath: options.goldenPath, writeGoldenPath: options.writeGoldenPath,
+                bless: options.bless, targetsPath: options.targetsPath, junitPath: options.junitPath, json: false)
+            let text = verification.text
+            if !text.isEmpty && (!options.quiet || verification.status != ExitStatus.success) {
+                if options.json {
+                    printError(text.trimmingCharacters(in: .newlines))
+                } else {
+                    print(text, terminator: text.hasSuffix("\n") ? "" : "\n")
+                }
+            }
+            if verification.status != ExitStatus.success { status = verification.status }
+        }
+        return status
+    }
+
+    static func write(_ data: Data, to path: String, what: String) throws {
+        do {
+            try data.write(to: URL(fileURLWithPath: path), options: .atomic)
+        } catch {
+            throw CommandError("cannot write the \(what) to \(path): \(error.localizedDescription)")
+        }
+    }
+}
+
+/// Compares per-asset digests of two runs with different worker counts.
+enum InvarianceCheck {
+    static func compare(_ a: [String: String], workersA: Int, _ b: [String: String], workersB: Int) -> [String] {
+        var lines: [String] = []
+        for asset in Set(a.keys).union(b.keys).sorted() where a[asset] != b[asset] {
+            lines.append(
+                "invariance: asset \(asset) differs: \(workersA) worker(s) → \(a[asset] ?? "no book"), "
+                    + "\(workersB) worker(s) → \(b[asset] ?? "no book")")
+        }
+        return lines
+    }
+}
+
+/// `--dump-books`: every worker's final books as one JSON document.
+enum BookDump {
+    struct Document: Encodable {
+        var format = "polytape-books/1"
+        var tape: [String]
+        var tapeDigest: String
+        var workers: [Worker]
+    }
+    struct Worker: Encodable {
+        var index: Int
+        var books: [BookSummary]
+    }
+
+    static func render(_ outcome: RunOutcome) throws -> Data {
+        let document = Document(
+            tape: outcome.report.tape.paths, tapeDigest: outcome.report.tape.contentDigest,
+            workers: outcome.booksByWorker.enumerated().map { Worker(index: $0.offset, books: $0.element) })
+        let encoder = JSONEncoder()
+        encoder.outputFormatting = [.prettyPrinted, .sortedKeys, .withoutEscapingSlashes]
+        var data = try encoder.encode(document)
+        data.append(0x0A)
+        return data
+    }
+}
+
+/// Draws the progress line from pipeline notices (thread-safe: notices arrive on the run
+/// thread and, for warnings, on the pool's monitor thread).
+final class ProgressPrinter: Sendable {
+    private let state: Mutex<ProgressLine>
+
+    init(enabled: Bool) {
+        state = Mutex(ProgressLine(enabled: enabled ? nil : false))
+    }
+
+    var notify: @Sendable (RunNotice) -> Void {
+        { [self] notice in
+            switch notice {
+            case .warning(let text):
+                state.withLock { $0.finish() }
+                printError("warning: \(text)")
+            case .progress(let progress):
+                state.withLock { line in
+                    line.update(nowNs: UInt64(progress.elapsedSeconds * 1e9)) {
+                        var text = "\(ProgressLine.compact(Double(progress.frames))) frames"
+                        text +=
+                            ", \(ProgressLine.compact(Double(progress.messages) / max(progress.elapsedSeconds, 1e-9))) msg/s"
+                        if progress.compressedBytesTotal > 0 {
+                            let fraction = Double(progress.compressedBytesRead) / Double(progress.compressedBytesTotal)
+                            text += String(format: ", %.1f%%", min(fraction, 1) * 100)
+                            if fraction > 0.01 {
+                                let eta = progress.elapsedSeconds * (1 - fraction) / fraction
+                                text += ", ETA \(ProgressLine.duration(seconds: eta))"
+                            }
+                        }
+                        text += ", tape time \(TimeText.iso(ns: progress.tapeTimeNs))"
+                        return text
+                    }
+                }
+            }
+        }
+    }
+
+    func finish() {
+        state.withLock { $0.finish() }
+    }
+}
+
+enum TimeText {
+    static func iso(ns: Int64) -> String {
+        let date = Date(timeIntervalSince1970: Double(ns) / 1e9)
+        let formatter = ISO8601DateFormatter()
+        formatter.formatOptions = [.withInternetDateTime, .withFractionalSeconds]
+        return formatter.string(from: date)
+    }
+}

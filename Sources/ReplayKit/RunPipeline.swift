@@ -1,0 +1,292 @@
+// The main job: read a tape, pace it, parse every frame, route every event to its worker
+// process, then collect the workers' results into a run report.
+public import Book
+import COpenSSL
+import CShim
+import Engine
+import Feed
+public import Foundation
+import Glibc
+import Tape
+public import Verify
+
+/// What the pipeline tells its caller while it runs (libraries never print; the command does).
+public enum RunNotice: Sendable {
+    case warning(String)
+    /// Position and rate for a progress line.
+    case progress(RunProgress)
+}
+
+/// A snapshot of a run in progress, for the progress line.
+public struct RunProgress: Sendable {
+    public var frames: Int
+    public var messages: Int
+    public var compressedBytesRead: Int64
+    public var compressedBytesTotal: Int64
+    public var elapsedSeconds: Double
+    public var tapeTimeNs: Int64
+}
+
+/// Everything a run produced: the report plus what the command needs for `--dump-books`.
+public struct RunOutcome: Sendable {
+    public var report: RunReport
+    /// Final books per worker, with levels when `--dump-books` asked for them.
+    public var booksByWorker: [[BookSummary]]
+}
+
+/// Runs one replay of a tape through a fresh worker pool.
+public enum ReplayRun {
+    /// Reads the tape(s) in `options`, replays them through `options.workers` worker processes and
+    /// returns the report. Throws `CommandError` for unreadable tapes and dead workers.
+    public static func execute(
+        options: RunOptions, workerExecutable: URL? = nil, notify: @escaping @Sendable (RunNotice) -> Void = { _ in }
+    ) throws -> RunOutcome {
+        let files: [String]
+        do {
+            files = try TapeReader.segmentFiles(for: options.tapes)
+        } catch {
+            throw CommandError("\(error)")
+        }
+        let reader: TapeReader
+        do {
+            reader = try TapeReader(paths: files, options: TapeReaderOptions(strict: options.strict))
+        } catch {
+            throw CommandError("\(error)")
+        }
+        let compressedTotal = files.reduce(Int64(0)) { total, path in
+            let size = (try? FileManager.default.attributesOfItem(atPath: path)[.size] as? NSNumber)?.int64Value ?? 0
+            return total + size
+        }
+
+        let configuration = WorkerManager.Configuration(
+            executable: workerExecutable,
+            heartbeatInterval: .milliseconds(Int64(options.heartbeatSeconds * 1000)),
+            statsInterval: .milliseconds(Int64(options.statsSeconds * 1000)),
+            verifyExchangeHash: options.verifyExchangeHash,
+            spinBeforeSleep: options.speed == .max ? .zero : .microseconds(200),
+            eventSink: { event in
+                switch event {
+                case .warning(let text): notify(.warning(text))
+                case .workerExited(let worker, let pid, let exit, let expected) where !expected:
+                    notify(.warning("worker \(worker) (pid \(pid)) \(exit) during the run"))
+                default: break
+                }
+            })
+        let manager: WorkerManager
+        do {
+            manager = try WorkerManager(workerCount: options.workers, configuration: configuration)
+            try manager.start()
+        } catch {
+            throw CommandError("could not start \(options.workers) worker process(es): \(error)")
+        }
+        let router = try Router(
+            channels: manager.inputChannels, workerCount: options.workers,
+            routing: options.routing == "jump" ? .jump : .md5,
+            backpressure: options.backpressure == "drop" ? .drop : .block)
+
+        var state = PipelineState(options: options)
+        var filter = PipelineFilter()
+        filter.assets = options.assets
+        if options.timeBasis == .exchange {
+            filter.fromMs = options.fromNs.map { $0 / 1_000_000 }
+            filter.toMs = options.toNs.map { $0 / 1_000_000 }
+        }
+        var sink = PipelineSink(router: router, filter: filter)
+        var parser = FeedParser()
+        var pacer = Pacer(speed: options.speed, clock: MonotonicClock())
+        let digest = TapeDigest()
+        let startNs = cshim_monotonic_ns()
+        var lastProgressNs = startNs
+        var failure: (any Error)?
+        let cpuAtStart = CPUTimes.now()
+        var timing = StageTiming()
+        var beforeRead = startNs
+
+        do {
+            while let record = try reader.next() {
+                let afterRead = cshim_monotonic_ns()
+                timing.readNs &+= afterRead &- beforeRead
+                digest.update(reader.currentLine)
+                state.line += 1
+                switch record {
+                case .header:
+                    if let header = reader.header, !state.sideDataSent {
+                        state.sideDataSent = true
+                        state.headerAssets = header.assets
+                        for (asset, side) in header.sideData.sorted(by: { $0.key < $1.key }) {
+                            try sink.router.setSideData(
+                                MarketSideData(
+                                    market: side.market, minOrderSize: side.minOrderSize, negRisk: side.negRisk,
+                                    tickSize: side.tickSize),
+                                forAsset: asset)
+                        }
+                    }
+                case .frame(let frame):
+                    let recordedNs = frame.recvWallNs
+                    if options.timeBasis == .receive, let to = options.toNs, recordedNs > to {
+                        state.stopped = true
+                        break
+                    }
+                    state.frames += 1
+                    let inWindow: Bool
+                    if options.timeBasis == .receive {
+                        inWindow = options.fromNs.map { recordedNs >= $0 } ?? true
+                    } else {
+                        inWindow = true
+                    }
+                    sink.filter.warmup = !inWindow
+                    if inWindow && options.speed != .max {
+                        let beforePacing = cshim_monotonic_ns()
+                        pacer.release(recordedNs: recordedNs)
+                        timing.pacingNs &+= cshim_monotonic_ns() &- beforePacing
+                    }
+                    sink.filter.connection = frame.conn
+                    sink.filter.line = state.line
+                    state.bytes += frame.bytes.count
+                    sink.filter.lastError = nil
+                    let beforeParse = cshim_monotonic_ns()
+                    let summary = parser.parse(frame.bytes, into: &sink)
+                    timing.parseRouteNs &+= cshim_monotonic_ns() &- beforeParse
+                    state.summary.accumulate(summary)
+                    if let error = sink.filter.lastError {
+                        state.recordParseIssue(file: reader.currentFile, line: reader.currentLineNumber, error: error)
+                    }
+                    if options.speed != .max { try sink.router.flush() }
+                    if let routingFailure = sink.router.failure { throw routingFailure }
+                    if state.frames & 1023 == 0 {
+                        let now = cshim_monotonic_ns()
+                        if !manager.isHealthy, let dead = manager.deadWorkers.first {
+                            throw EngineError.workerDied(worker: dead.worker, pid: dead.pid, exit: dead.exit)
+                        }
+                        if now - lastProgressNs > 200_000_000 {
+                            lastProgressNs = now
+                            notify(
+                                .progress(
+                                    RunProgress(
+                                        frames: state.frames, messages: sink.filter.messages,
+                                        compressedBytesRead: reader.report.compressedBytes,
+                                        compressedBytesTotal: compressedTotal,
+                                        elapsedSeconds: Double(now - startNs) / 1e9, tapeTimeNs: recordedNs)))
+                        }
+                    }
+                case .event(let event):
+                    try state.handle(event: event, sink: &sink, file: reader.currentFile)
+                case .footer, .unknown:
+                    break
+                }
+                if state.stopped { break }
+                beforeRead = cshim_monotonic_ns()
+            }
+            try sink.router.flush()
+        } catch {
+            failure = error
+        }
+        let endNs = cshim_monotonic_ns()
+
+        // Full levels for --dump-books, asked while the workers still run.
+        var levelsByAsset: [String: BookSummary] = [:]
+        if failure == nil, options.dumpBooksPath != nil {
+            let assets = sink.filter.booksByConnection.values.reduce(into: Set<String>()) { $0.formUnion($1) }
+            for asset in assets.sorted() {
+                if let summary = try? sink.router.queryBook(assetID: asset, depth: 100_000) {
+                    levelsByAsset[asset] = summary
+                }
+            }
+        }
+
+        var result: RunResult
+        do {
+            result = try manager.stop(timeout: .seconds(10))
+        } catch {
+            throw CommandError("stopping the workers failed: \(error)")
+        }
+        result.router = sink.router.stats
+        if let failure {
+            if let died = result.workers.first(where: { $0.exit != .exited(status: 0) }) {
+                throw CommandError(
+                    "worker \(died.index) (pid \(died.pid)) \(died.exit) while replaying \(reader.currentFile) "
+                        + "line \(reader.currentLineNumber); the run is incomplete. Cause: \(failure)")
+            }
+            throw CommandError("\(failure)")
+        }
+        if let died = result.workers.first(where: { $0.exit != .exited(status: 0) || !$0.drained }) {
+            throw CommandError(
+                "worker \(died.index) (pid \(died.pid)) \(died.exit)"
+                    + (died.drained ? "" : " before draining its queue")
+                    + "; its books are incomplete, so the run is not reported as a success")
+        }
+
+        let booksByWorker = result.workers.map { worker in
+            worker.books.map { levelsByAsset[$0.assetID] ?? $0 }
+        }
+        var report = state.makeReport(
+            files: files, reader: reader, digest: digest.finish(), sink: sink, result: result,
+            lateness: options.speed == .max ? nil : pacer.lateness, wallSeconds: Double(endNs - startNs) / 1e9)
+        let cpu = CPUTimes.now() - cpuAtStart
+        let applyNs = result.workers.map(\.stats.processingTimeNanos)
+        report.stages = RunReport.Stages(
+            readSeconds: Double(timing.readNs) / 1e9,
+            parseRouteSeconds: Double(timing.parseRouteNs) / 1e9 - Double(sink.router.stats.blockedNanos) / 1e9,
+            routerBlockedSeconds: Double(sink.router.stats.blockedNanos) / 1e9,
+            pacingWaitSeconds: Double(timing.pacingNs) / 1e9,
+            workerApplySeconds: Double(applyNs.reduce(0, +)) / 1e9,
+            maxWorkerApplySeconds: Double(applyNs.max() ?? 0) / 1e9,
+            wallSeconds: Double(endNs - startNs) / 1e9, routerCPUSeconds: cpu.selfSeconds,
+            workersCPUSeconds: cpu.childrenSeconds)
+        return RunOutcome(report: report, booksByWorker: booksByWorker)
+    }
+}
+
+/// Nanoseconds the router thread spent in each stage.
+struct StageTiming {
+    var readNs: UInt64 = 0
+    var parseRouteNs: UInt64 = 0
+    var pacingNs: UInt64 = 0
+}
+
+/// CPU time of this process and of its reaped children (the worker processes).
+struct CPUTimes {
+    var selfSeconds: Double
+    var childrenSeconds: Double
+
+    static func now() -> CPUTimes {
+        var usage = rusage()
+        getrusage(RUSAGE_SELF.rawValue, &usage)
+        let mine = seconds(usage.ru_utime) + seconds(usage.ru_stime)
+        getrusage(RUSAGE_CHILDREN.rawValue, &usage)
+        return CPUTimes(selfSeconds: mine, childrenSeconds: seconds(usage.ru_utime) + seconds(usage.ru_stime))
+    }
+
+    static func seconds(_ time: timeval) -> Double { Double(time.tv_sec) + Double(time.tv_usec) / 1e6 }
+
+    static func - (lhs: CPUTimes, rhs: CPUTimes) -> CPUTimes {
+        CPUTimes(
+            selfSeconds: lhs.selfSeconds - rhs.selfSeconds, childrenSeconds: lhs.childrenSeconds - rhs.childrenSeconds)
+    }
+}
+
+/// SHA-256 over the tape's decompressed lines (each with its newline): the tape's identity
+/// in reports and goldens, independent of file names and compression.
+final class TapeDigest {
+    private let context: OpaquePointer
+    private static let newline: [UInt8] = [0x0A]
+
+    init() {
+        context = EVP_MD_CTX_new()
+        EVP_DigestInit_ex(context, EVP_sha256(), nil)
+    }
+
+    deinit { EVP_MD_CTX_free(context) }
+
+    func update(_ line: UnsafeRawBufferPointer) {
+        if let base = line.baseAddress { EVP_DigestUpdate(context, base, line.count) }
+        _ = Self.newline.withUnsafeBytes { EVP_DigestUpdate(context, $0.baseAddress, 1) }
+    }
+
+    func finish() -> String {
+        var digest = [UInt8](repeating: 0, count: 32)
+        var length: UInt32 = 0
+        EVP_DigestFinal_ex(context, &digest, &length)
+        return digest.prefix(Int(length)).map { String(format: "%02x", $0) }.joined()
+    }
+}

@@ -1,0 +1,152 @@
+// `replay tape cat`: frames (or whole tape lines) to standard output as NDJSON.
+import Foundation
+import Tape
+
+/// `replay tape cat TAPE...`
+enum TapeCatCommand: Subcommand {
+    static let name = "cat"
+    static let summary = "print frames as NDJSON (| jq works), filtered by asset and time"
+    static let usage =
+        "replay tape cat TAPE... [--asset ID]... [--from T] [--to T] [--envelope] [--skip-text] [--strict]"
+    static let help = """
+        replay tape cat — print a tape's frames as NDJSON
+
+        Usage: \(usage)
+
+        Prints one frame per line, byte-exact, in tape order. JSON frames are printed as they
+        were received. JSON frames that arrived with line breaks (pretty-printed, or with a
+        trailing newline) are printed on one line, line breaks turned into spaces. Text frames
+        that are not JSON (PONG) are printed as JSON strings so that `| jq` keeps working;
+        --skip-text leaves them out. Frames that are not UTF-8 are left out (see --envelope).
+
+        Options:
+          --asset ID   keep frames that touch this asset (repeatable). Frames are never cut
+                       up: a frame that holds events for several assets (an initial-dump
+                       array, a G3 price_change with both tokens) is printed whole when any
+                       of its events touches a kept asset.
+          --from T     keep frames received at or after T
+          --to T       keep frames received at or before T
+                       (T: ISO-8601 UTC like 2026-09-24T15:09:39.5Z, or epoch milliseconds;
+                       the receive clock is used, not the exchange timestamp)
+          --envelope   print whole tape lines (header, frame envelopes with receive times,
+                       connection events, footer) instead of bare frames
+          --skip-text  leave out frames that are not JSON
+          --strict     exit 2 on a torn tail or malformed lines
+          -h, --help   show this help
+
+        Examples:
+          replay tape cat Fixtures/tapes/g3-enrico-2026-09.ndjson.zst | jq -c '.. | .event_type? // empty'
+          replay tape cat recordings/ --asset 7935847...4141 --from 2026-10-04T15:42:00Z
+          replay tape cat tape.ndjson.zst --envelope | jq -c 'select(.kind=="event")'
+
+        Exit status: 0 ok (damage is reported on stderr), 1 unreadable / not a tape /
+        unsupported format version, 2 damaged with --strict, 64 usage error.
+        """
+
+    static func run(_ words: [String]) throws -> Int32 {
+        let arguments = try Arguments(
+            words, options: ["asset", "from", "to"], flags: ["envelope", "skip-text", "strict", "help"])
+        guard !arguments.positionals.isEmpty else { throw UsageError("name at least one tape") }
+        let assets = Set(arguments.values("asset"))
+        let from = try TapeCommand.time(arguments, "from") ?? Int64.min
+        let to = try TapeCommand.time(arguments, "to") ?? Int64.max
+        let envelope = arguments.flag("envelope")
+        let skipText = arguments.flag("skip-text")
+        let output = StandardOutput()
+        let reader: TapeReader
+        var skippedBinary = 0
+        do {
+            reader = try TapeReader(paths: arguments.positionals)
+            var escaped: [UInt8] = []
+            var flattened: [UInt8] = []
+            while let record = try reader.next() {
+                switch record {
+                case .frame(let frame):
+                    guard frame.recvWallNs >= from, frame.recvWallNs <= to else { continue }
+                    if !assets.isEmpty {
+                        var touched = false
+                        FrameScan.forEachEvent(frame.bytes) { event in
+                            if !touched, event.assetIDs.contains(where: assets.contains) { touched = true }
+                        }
+                        guard touched else { continue }
+                    }
+                    if envelope {
+                        output.write(reader.currentLine)
+                    } else if frame.encoding == .json {
+                        output.write(frame.bytes)
+                    } else if frame.encoding == .text, JSONText.isJSONAfterFlattening(frame.bytes) {
+                        // JSON that arrived with line breaks (pretty-printed, trailing newline):
+                        // line breaks between tokens become spaces, so each frame is one line.
+                        flattened.removeAll(keepingCapacity: true)
+                        JSONText.flatten(frame.bytes, into: &flattened)
+                        flattened.withUnsafeBytes { output.write($0) }
+                    } else {
+                        if skipText || frame.encoding == .base64 {
+                            skippedBinary += frame.encoding == .base64 ? 1 : 0
+                            continue
+                        }
+                        escaped.removeAll(keepingCapacity: true)
+                        escaped.append(0x22)
+                        for byte in frame.bytes {
+                            switch byte {
+                            case 0x22: escaped += [0x5C, 0x22]
+                            case 0x5C: escaped += [0x5C, 0x5C]
+                            case 0x0A: escaped += [0x5C, 0x6E]
+                            case 0x0D: escaped += [0x5C, 0x72]
+                            case 0x09: escaped += [0x5C, 0x74]
+                            case 0..<0x20: escaped += Array(String(format: "\\u%04x", byte).utf8)
+                            default: escaped.append(byte)
+                            }
+                        }
+                        escaped.append(0x22)
+                        escaped.withUnsafeBytes { output.write($0) }
+                    }
+                    output.write("\n")
+                case .header, .footer, .event, .unknown:
+                    guard envelope else { continue }
+                    output.write(reader.currentLine)
+                    output.write("\n")
+                }
+            }
+        } catch {
+            output.flush()
+            throw TapeCommand.fail(error)
+        }
+        output.flush()
+        for line in TapeCommand.damageLines(reader.report) { printError(line) }
+        if skippedBinary > 0 {
+            printError("note: \(skippedBinary) frames that are not UTF-8 were left out (see --envelope)")
+        }
+        if arguments.flag("strict"), TapeCommand.isDamaged(reader.report) { return TapeExitStatus.damaged }
+        return ExitStatus.success
+    }
+}
+
+/// One-line rendering of JSON text that arrived with line breaks.
+enum JSONText {
+    static func isJSONAfterFlattening(_ bytes: UnsafeRawBufferPointer) -> Bool {
+        var flattened: [UInt8] = []
+        flatten(bytes, into: &flattened)
+        return flattened.withUnsafeBytes { FrameScan.isSingleJSONValue($0) }
+    }
+
+    /// Line breaks can only sit between JSON tokens (never inside strings), so turning them
+    /// into spaces keeps every token; outer whitespace is trimmed.
+    static func flatten(_ bytes: UnsafeRawBufferPointer, into output: inout [UInt8]) {
+        var start = 0
+        var end = bytes.count
+        while start < end, bytes[start] == 0x20 || bytes[start] == 0x0A || bytes[start] == 0x0D || bytes[start] == 0x09
+        {
+            start += 1
+        }
+        while end > start,
+            bytes[end - 1] == 0x20 || bytes[end - 1] == 0x0A || bytes[end - 1] == 0x0D || bytes[end - 1] == 0x09
+        {
+            end -= 1
+        }
+        for index in start..<end {
+            let byte = bytes[index]
+            output.append(byte == 0x0A || byte == 0x0D ? 0x20 : byte)
+        }
+    }
+}

@@ -1,0 +1,155 @@
+// `replay tape <tool>`: inspect, convert, cut, repair and generate tapes. Each tool lives
+// in its own Tape*Command.swift file; this one dispatches and holds what they share.
+import Foundation
+import Tape
+
+#if canImport(Glibc)
+    import Glibc
+#endif
+
+/// Exit statuses of the tape tools beyond the shared ones (documented in docs/TAPE_FORMAT.md).
+public enum TapeExitStatus {
+    /// `--strict` was given and the tape has a torn tail or malformed lines.
+    public static let damaged: Int32 = 2
+}
+
+/// `replay tape`: the tape tools.
+public enum TapeCommand: Subcommand {
+    public static let name = "tape"
+    public static let summary = "inspect, print, import, slice, repair and synthesize tapes"
+    public static let usage = "replay tape <info|cat|import|slice|repair|synth> [options]"
+
+    static var tools: [any Subcommand.Type] {
+        [
+            TapeInfoCommand.self, TapeCatCommand.self, TapeImportCommand.self, TapeSliceCommand.self,
+            TapeRepairCommand.self, TapeSynthCommand.self,
+        ]
+    }
+    /// Not listed in help: used by the crash-safety test.
+    static var hiddenTools: [any Subcommand.Type] { [TapeWriteTestCommand.self, TapeBenchCommand.self] }
+
+    /// `Subcommand.main` answers `--help` with this text before `run` sees the arguments, so
+    /// the text is chosen from the process's own command line: `replay tape cat --help`
+    /// prints the `cat` help.
+    public static var help: String {
+        let words = CommandLine.arguments
+        if let index = words.firstIndex(of: name), index + 1 < words.count,
+            let tool = (tools + hiddenTools).first(where: { $0.name == words[index + 1] })
+        {
+            return tool.help
+        }
+        var text = """
+            replay tape — work with PolyTape tapes (.ndjson.zst, .ndjson, folders of segments, - for stdin)
+
+            Usage: \(usage)
+
+            Tools:
+            """
+        for tool in tools {
+            text += "\n  \(tool.name.padding(toLength: 8, withPad: " ", startingAt: 0)) \(tool.summary)"
+        }
+        text += """
+
+
+            Examples:
+              replay tape info Fixtures/tapes/g3-enrico-2026-09.ndjson.zst
+              replay tape cat Fixtures/tapes/g3-enrico-2026-09.ndjson.zst | jq -c .event_type
+              replay tape import capture.jsonl -o capture.ndjson.zst
+              replay tape synth --assets 100 --duration 60s --rate 5000 --seed 7 -o synth.ndjson.zst
+
+            Exit status: 0 ok, 1 failure (missing or unreadable file, not a tape, unsupported
+            format version), 2 damaged tape with --strict, 64 usage error.
+            Format and exit codes: docs/TAPE_FORMAT.md. See 'replay tape <tool> --help'.
+            """
+        return text
+    }
+
+    public static func run(_ arguments: [String]) throws -> Int32 {
+        guard let first = arguments.first else {
+            throw UsageError("name a tool: info, cat, import, slice, repair, synth")
+        }
+        guard let tool = (tools + hiddenTools).first(where: { $0.name == first }) else {
+            throw UsageError("unknown tape tool '\(first)'")
+        }
+        return tool.main(Array(arguments.dropFirst()))
+    }
+
+    // MARK: Shared helpers
+
+    /// Maps library errors to one clear line and an exit status.
+    static func fail(_ error: any Error) -> CommandError {
+        if let error = error as? TapeError {
+            switch error {
+            case .tornTail, .malformedLine: return CommandError(error.description, status: TapeExitStatus.damaged)
+            default: return CommandError(error.description)
+            }
+        }
+        return CommandError("\(error)")
+    }
+
+    /// Parses `--from`/`--to`: ISO-8601 UTC or epoch milliseconds.
+    static func time(_ arguments: Arguments, _ name: String) throws -> Int64? {
+        guard let text = arguments.value(name) else { return nil }
+        guard let value = TapeFormat.parseTime(text) else {
+            throw UsageError("--\(name) must be an ISO-8601 UTC time (2026-09-24T15:09:39Z) or epoch ms, not '\(text)'")
+        }
+        return value
+    }
+
+    /// Warnings about a read, for stderr.
+    static func damageLines(_ report: TapeReadReport) -> [String] {
+        var lines = report.tornTails.map { "warning: \($0.description)" }
+        for issue in report.issues { lines.append("warning: \(issue.description)") }
+        if report.malformedLines > report.issues.count {
+            lines.append("warning: \(report.malformedLines - report.issues.count) more malformed lines skipped")
+        }
+        return lines
+    }
+
+    static func isDamaged(_ report: TapeReadReport) -> Bool {
+        !report.tornTails.isEmpty || report.malformedLines > 0
+    }
+
+    static func durationNs(_ text: String, option: String) throws -> Int64 {
+        let units: [(String, Int64)] = [
+            ("ms", 1_000_000), ("s", 1_000_000_000), ("m", 60_000_000_000), ("h", 3_600_000_000_000),
+        ]
+        for (suffix, scale) in units where text.hasSuffix(suffix) {
+            if let value = Int64(text.dropLast(suffix.count)), value > 0 { return value * scale }
+        }
+        if let value = Int64(text), value > 0 { return value * 1_000_000_000 }
+        throw UsageError("--\(option) must be a duration like 500ms, 60s, 5m or 1h, not '\(text)'")
+    }
+}
+
+/// Buffered writes to standard output (fd 1) with one syscall per 256 KiB.
+final class StandardOutput {
+    private var buffer: [UInt8] = []
+
+    init() { buffer.reserveCapacity(1 << 18) }
+
+    func write(_ bytes: UnsafeRawBufferPointer) {
+        buffer.append(contentsOf: bytes)
+        if buffer.count >= 1 << 18 { flush() }
+    }
+
+    func write(_ text: String) {
+        buffer.append(contentsOf: text.utf8)
+        if buffer.count >= 1 << 18 { flush() }
+    }
+
+    func flush() {
+        buffer.withUnsafeBytes { raw in
+            var offset = 0
+            while offset < raw.count {
+                let written = Glibc.write(1, raw.baseAddress! + offset, raw.count - offset)
+                if written < 0 {
+                    if errno == EINTR { continue }
+                    return
+                }
+                offset += written
+            }
+        }
+        buffer.removeAll(keepingCapacity: true)
+    }
+}

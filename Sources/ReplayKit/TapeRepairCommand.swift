@@ -1,0 +1,64 @@
+// `replay tape repair`: rewrite a damaged tape into a clean one.
+import Foundation
+import Tape
+
+/// `replay tape repair TAPE... -o OUT`
+enum TapeRepairCommand: Subcommand {
+    static let name = "repair"
+    static let summary = "rewrite a torn or damaged tape into a clean one with a footer"
+    static let usage = "replay tape repair TAPE... -o OUT.ndjson.zst"
+    static let help = """
+        replay tape repair — rewrite a damaged tape into a clean one
+
+        Usage: \(usage)
+
+        Reads everything readable (segments in order, torn tails cut at the last complete
+        line, malformed lines skipped) and writes one clean tape with a footer. Frames keep
+        their bytes, receive times, connection ids and sequence numbers. Prints exactly what
+        was dropped: per torn tail the file, the last good line and the bytes lost; per
+        skipped line the file and line number.
+
+        Options:
+          -o, --output OUT  the clean tape to write (replaced atomically)
+          -h, --help        show this help
+
+        Examples:
+          replay tape repair crashed/ -o clean.ndjson.zst
+          replay tape repair session-20261004T154143.512-000003.ndjson.zst -o fixed.ndjson.zst
+
+        Exit status: 0 repaired (or nothing to repair), 1 unreadable input, not a tape or
+        write failure, 64 usage error.
+        """
+
+    static func run(_ words: [String]) throws -> Int32 {
+        var words = words
+        if let index = words.firstIndex(of: "-o") { words[index] = "--output" }
+        let arguments = try Arguments(words, options: ["output"], flags: ["help"])
+        guard !arguments.positionals.isEmpty else { throw UsageError("name the tape to repair") }
+        guard let output = arguments.value("output") else {
+            throw UsageError("name the output tape with -o OUT.ndjson.zst")
+        }
+        if arguments.positionals.contains(output) {
+            throw UsageError("write the repaired tape to a new file, not over \(output)")
+        }
+        let report: TapeCopyReport
+        do {
+            report = try TapeRepairer.repair(inputs: arguments.positionals, output: output)
+        } catch {
+            throw TapeCommand.fail(error)
+        }
+        let read = report.read
+        if read.tornTails.isEmpty && read.malformedLines == 0 {
+            print(
+                "nothing was damaged; wrote \(output): \(report.framesWritten) frames, \(report.eventsWritten) events")
+        } else {
+            for torn in read.tornTails { print("dropped: \(torn.description)") }
+            for issue in read.issues { print("dropped: \(issue.description)") }
+            if read.malformedLines > read.issues.count {
+                print("dropped: \(read.malformedLines - read.issues.count) more malformed lines")
+            }
+            print("wrote \(output): \(report.framesWritten) frames, \(report.eventsWritten) events, footer added")
+        }
+        return ExitStatus.success
+    }
+}

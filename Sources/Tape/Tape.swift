@@ -1,1 +1,0 @@
-// Tape module. See docs/ARCHITECTURE.md.

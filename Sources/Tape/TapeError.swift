@@ -1,0 +1,109 @@
+// The one error type of the Tape module, and the non-fatal issues a reader reports.
+
+/// A failure to read or write a tape. Every message says what happened, where, and what
+/// to do about it.
+public enum TapeError: Error, Sendable, Equatable, CustomStringConvertible {
+    /// A named input does not exist.
+    case fileNotFound(path: String)
+    /// The OS refused an operation (open, read, write, rename).
+    case io(path: String, operation: String, errno: Int32)
+    /// The file is not a tape (first line is not a polytape header).
+    case notATape(file: String, reason: String)
+    /// The header names a format version this library does not read.
+    case unsupportedFormat(file: String, found: String)
+    /// A zero-byte file given as the only input.
+    case empty(file: String)
+    /// Strict mode only: a line that is not a valid tape record.
+    case malformedLine(file: String, line: Int, reason: String)
+    /// Strict mode only: the file ends in a torn tail.
+    case tornTail(TornTail)
+    /// A single line longer than the reader accepts.
+    case lineTooLong(file: String, line: Int, limit: Int)
+    /// libzstd reported an error while compressing.
+    case compression(path: String, message: String)
+    /// A directory holds no `.ndjson.zst` / `.ndjson` segments.
+    case noSegments(directory: String)
+    /// The writer was used after `close()`.
+    case closed
+
+    public var description: String {
+        switch self {
+        case .fileNotFound(let path):
+            return "\(path): no such file or directory. Check the path, or list the folder with `ls`."
+        case .io(let path, let operation, let code):
+            return "\(path): \(operation) failed: \(String(cString: strerror(code))) (errno \(code))."
+        case .notATape(let file, let reason):
+            return "\(file): not a PolyTape tape: \(reason). "
+                + "To convert a foreign capture run `replay tape import \(file) -o OUT.ndjson.zst`."
+        case .unsupportedFormat(let file, let found):
+            return "\(file): the tape's format is \"\(found)\", but this version of PolyTape reads only "
+                + "\"\(TapeFormat.current)\". Use a PolyTape release that reads \(found)."
+        case .empty(let file):
+            return "\(file): the file is empty (0 bytes): no header, no frames. "
+                + "A writer killed before its first flush leaves such a file; delete it."
+        case .malformedLine(let file, let line, let reason):
+            return "\(file):\(line): malformed tape line: \(reason). "
+                + "Run without --strict to skip such lines, or `replay tape repair` to rewrite the tape."
+        case .tornTail(let torn):
+            return torn.description + " Run `replay tape repair` to rewrite a clean tape."
+        case .lineTooLong(let file, let line, let limit):
+            return "\(file):\(line): a line is longer than \(limit) bytes; the file is probably not a tape."
+        case .compression(let path, let message):
+            return "\(path): zstd compression failed: \(message)."
+        case .noSegments(let directory):
+            return "\(directory): the folder holds no .ndjson.zst or .ndjson segments."
+        case .closed:
+            return "the tape writer was used after close()."
+        }
+    }
+}
+
+/// What a reader dropped at the end of a segment that did not end cleanly (a writer killed
+/// mid-write, a copy cut short).
+public struct TornTail: Sendable, Equatable, CustomStringConvertible {
+    /// The segment file.
+    public var file: String
+    /// The last complete line that was returned (1-based; 0 when none).
+    public var lastGoodLine: Int
+    /// Bytes of the incomplete last line that were dropped (decompressed bytes).
+    public var droppedLineBytes: Int
+    /// Compressed bytes at the end of the file that could not be decoded (the unfinished
+    /// zstd block or frame); 0 for plain NDJSON.
+    public var droppedCompressedBytes: Int
+    /// Why: "truncated zstd frame", "corrupt zstd data: ...", "incomplete last line", "empty file".
+    public var reason: String
+
+    public init(file: String, lastGoodLine: Int, droppedLineBytes: Int, droppedCompressedBytes: Int, reason: String) {
+        self.file = file
+        self.lastGoodLine = lastGoodLine
+        self.droppedLineBytes = droppedLineBytes
+        self.droppedCompressedBytes = droppedCompressedBytes
+        self.reason = reason
+    }
+
+    public var description: String {
+        "\(file): torn tail after line \(lastGoodLine): \(reason); dropped \(droppedLineBytes) bytes of an "
+            + "incomplete line and \(droppedCompressedBytes) undecodable compressed bytes."
+    }
+}
+
+/// A line the reader skipped, with where it was.
+public struct TapeIssue: Sendable, Equatable, CustomStringConvertible {
+    public var file: String
+    public var line: Int
+    public var reason: String
+
+    public init(file: String, line: Int, reason: String) {
+        self.file = file
+        self.line = line
+        self.reason = reason
+    }
+
+    public var description: String { "\(file):\(line): skipped: \(reason)" }
+}
+
+#if canImport(Glibc)
+    import Glibc
+#elseif canImport(Darwin)
+    import Darwin
+#endif

@@ -1,0 +1,381 @@
+// Importers: convert captures people already have into tapes, so they can be replayed and
+// verified too. The shape of each input is detected automatically.
+import Foundation
+
+/// The foreign capture layouts the importer understands.
+public enum ImportShape: String, Sendable, CaseIterable {
+    /// One raw frame per line (`PONG` and other text allowed). No receive time: the largest
+    /// exchange `timestamp` in each frame is used, carried forward when a frame has none.
+    case rawFrames = "raw-frames"
+    /// A whole file holding one (usually pretty-printed) JSON frame.
+    case singleJSON = "single-json"
+    /// Recorder records `{"t":<unix s>,"mono":<s>,"conn":"name","kind":"recv"|"open"|"sent"|"close"|...,"text":...}`.
+    case timeKindText = "t-kind-text"
+    /// Recorder records `{"payload":"<frame>","receive_wall_ms":...,"receive_monotonic_ns":...,"connection_epoch":...}`.
+    case payloadReceiveWall = "payload-receive-wall"
+
+    /// What the shape looks like, for messages.
+    public var summary: String {
+        switch self {
+        case .rawFrames: "one raw frame per line; receive time taken from exchange timestamps"
+        case .singleJSON: "one JSON frame in the whole file"
+        case .timeKindText: "{\"t\",\"kind\",\"conn\",\"text\"} recorder records"
+        case .payloadReceiveWall: "{\"payload\",\"receive_wall_ms\",\"receive_monotonic_ns\"} recorder records"
+        }
+    }
+}
+
+/// What an import did, per input and in total.
+public struct ImportReport: Sendable {
+    public struct Input: Sendable {
+        public var file: String
+        public var shape: ImportShape
+        public var frames: Int
+        public var events: Int
+        /// Lines that could not be used, with the reason.
+        public var skipped: [TapeIssue]
+    }
+
+    public var inputs: [Input] = []
+    public var output: String = ""
+    public var frames: Int { inputs.reduce(0) { $0 + $1.frames } }
+    public var events: Int { inputs.reduce(0) { $0 + $1.events } }
+    public var assets: [String] = []
+}
+
+/// Converts foreign captures into a tape; see `ImportShape` for the layouts.
+public enum TapeImporter {
+    /// One item in time order, ready to be written.
+    enum Item {
+        case frame([UInt8], recvNs: Int64, monoNs: Int64, conn: UInt32)
+        case event(TapeEventKind, conn: UInt32, recvNs: Int64, monoNs: Int64, detail: TapeEventDetail)
+
+        var recvNs: Int64 {
+            switch self {
+            case .frame(_, let recvNs, _, _): recvNs
+            case .event(_, _, let recvNs, _, _): recvNs
+            }
+        }
+    }
+
+    /// Guesses the layout from the content.
+    public static func detectShape(_ bytes: [UInt8]) throws -> ImportShape {
+        let lines = splitLines(bytes)
+        guard let first = lines.first(where: { !$0.allSatisfy(JSONBytes.isSpace) }) else {
+            throw ImportError.empty
+        }
+        let firstIsValue = first.withUnsafeBytes { JSONBytes.isSingleValue($0) }
+        if !firstIsValue {
+            if bytes.withUnsafeBytes({ JSONBytes.isSingleValue($0) }) { return .singleJSON }
+            return .rawFrames
+        }
+        let object = JSONObjectView(bytes: first)
+        if object.string("kind") == "header", object.string("format")?.hasPrefix("polytape/") == true {
+            throw ImportError.alreadyATape
+        }
+        if object.range("payload") != nil, object.range("receive_wall_ms") != nil { return .payloadReceiveWall }
+        if object.range("t") != nil, object.string("kind") != nil { return .timeKindText }
+        if lines.count > 1, bytes.withUnsafeBytes({ JSONBytes.isSingleValue($0) }),
+            lines.filter({ !$0.allSatisfy(JSONBytes.isSpace) }).count == 1
+        {
+            return .singleJSON
+        }
+        return .rawFrames
+    }
+
+    /// Reasons an input cannot be imported.
+    public enum ImportError: Error, CustomStringConvertible {
+        case empty
+        case alreadyATape
+        case noFrames(file: String, shape: ImportShape)
+
+        public var description: String {
+            switch self {
+            case .empty: "the file is empty"
+            case .alreadyATape: "the file is already a PolyTape tape; use `replay tape cat` or `replay tape slice`"
+            case .noFrames(let file, let shape):
+                "\(file): no frames found (detected shape: \(shape.rawValue), \(shape.summary))"
+            }
+        }
+    }
+
+    /// Imports `inputs` (in order) into one tape at `output`, overwriting it atomically.
+    /// The result is deterministic: the same inputs give a byte-identical tape.
+    /// - Parameter shape: force a layout instead of detecting it.
+    public static func importFiles(_ inputs: [String], to output: String, shape forcedShape: ImportShape? = nil)
+        throws -> ImportReport
+    {
+        var report = ImportReport()
+        report.output = output
+        var items: [Item] = []
+        var subscribed: [String] = []
+        var observed: [String] = []
+        var observedSet = Set<String>()
+        var sideData: [String: AssetSideData] = [:]
+        var connBase: UInt32 = 0
+        for input in inputs {
+            guard let data = FileManager.default.contents(atPath: input) else {
+                if FileManager.default.fileExists(atPath: input) {
+                    throw TapeError.io(path: input, operation: "read", errno: EACCES)
+                }
+                throw TapeError.fileNotFound(path: input)
+            }
+            let bytes = [UInt8](data)
+            let shape: ImportShape
+            do {
+                shape = try forcedShape ?? detectShape(bytes)
+            } catch let error as ImportError {
+                throw TapeError.notATape(file: input, reason: "cannot import: \(error.description)")
+            }
+            var parsed = Parsed()
+            switch shape {
+            case .rawFrames: parsed = parseRawFrames(bytes, file: input, conn: connBase)
+            case .singleJSON: parsed = parseSingle(bytes, conn: connBase)
+            case .timeKindText: parsed = parseTimeKindText(bytes, file: input, connBase: connBase)
+            case .payloadReceiveWall: parsed = parsePayload(bytes, file: input, connBase: connBase)
+            }
+            guard parsed.frames > 0 else {
+                throw TapeError.notATape(
+                    file: input, reason: ImportError.noFrames(file: input, shape: shape).description)
+            }
+            connBase = parsed.nextConn
+            items += parsed.items
+            for asset in parsed.subscribed where !subscribed.contains(asset) { subscribed.append(asset) }
+            for (asset, data) in parsed.sideData {
+                var merged = sideData[asset] ?? AssetSideData()
+                merged.market = merged.market ?? data.market
+                merged.tickSize = merged.tickSize ?? data.tickSize
+                sideData[asset] = merged
+            }
+            for item in parsed.items {
+                guard case .frame(let frame, _, _, _) = item else { continue }
+                _ = frame.withUnsafeBytes { raw in
+                    FrameScan.forEachEvent(raw) { event in
+                        for asset in event.assetIDs {
+                            if observedSet.insert(asset).inserted { observed.append(asset) }
+                            var data = sideData[asset] ?? AssetSideData()
+                            if data.market == nil, let market = event.market { data.market = market }
+                            if data.tickSize == nil, event.eventType == "book" || event.eventType.isEmpty,
+                                let tick = event.tickSize
+                            {
+                                data.tickSize = tick
+                            }
+                            sideData[asset] = data
+                        }
+                    }
+                }
+            }
+            report.inputs.append(
+                ImportReport.Input(
+                    file: input, shape: shape, frames: parsed.frames, events: parsed.events, skipped: parsed.skipped))
+        }
+        var assets = subscribed
+        for asset in observed where !subscribed.contains(asset) { assets.append(asset) }
+        report.assets = assets
+        let names = inputs.map { ($0 as NSString).lastPathComponent }
+        let firstTime = items.map(\.recvNs).min() ?? 0
+        var header = TapeHeader(
+            createdNs: firstTime, source: "import:\(report.inputs[0].shape.rawValue):\(names.joined(separator: ","))",
+            session: "import-\(TapeFormat.compactUTC(wallNs: firstTime))", assets: assets,
+            sideData: sideData.filter { !$0.value.isEmpty })
+        header.notes["importer"] = Set(report.inputs.map(\.shape.rawValue)).sorted().joined(separator: ",")
+        header.notes["inputs"] = names.joined(separator: ",")
+        var options = TapeWriterOptions(destination: .file(output, overwrite: true))
+        // Imports are batch jobs: flush only at the end so the output depends on the data alone.
+        options.flushIntervalNs = Int64.max / 2
+        options.compressionLevel = 19
+        let writer = try TapeWriter(options: options, header: header, nowWallNs: firstTime, nowMonoNs: 0)
+        for item in items {
+            switch item {
+            case .frame(let frame, let recvNs, let monoNs, let conn):
+                try writer.writeFrame(frame, recvWallNs: recvNs, monoNs: monoNs, conn: conn)
+            case .event(let kind, let conn, let recvNs, let monoNs, let detail):
+                try writer.writeEvent(kind, conn: conn, recvWallNs: recvNs, monoNs: monoNs, detail: detail)
+            }
+        }
+        try writer.close()
+        return report
+    }
+
+    struct Parsed {
+        var items: [Item] = []
+        var frames = 0
+        var events = 0
+        var skipped: [TapeIssue] = []
+        var subscribed: [String] = []
+        var sideData: [String: AssetSideData] = [:]
+        var nextConn: UInt32 = 0
+
+        mutating func frame(_ bytes: [UInt8], recvNs: Int64, monoNs: Int64, conn: UInt32) {
+            items.append(.frame(bytes, recvNs: recvNs, monoNs: monoNs, conn: conn))
+            frames += 1
+        }
+
+        mutating func event(
+            _ kind: TapeEventKind, conn: UInt32, recvNs: Int64, monoNs: Int64, detail: TapeEventDetail
+        ) {
+            items.append(.event(kind, conn: conn, recvNs: recvNs, monoNs: monoNs, detail: detail))
+            events += 1
+        }
+    }
+
+    static func splitLines(_ bytes: [UInt8]) -> [[UInt8]] {
+        var lines: [[UInt8]] = []
+        var start = 0
+        for index in 0..<bytes.count where bytes[index] == 0x0A {
+            var end = index
+            if end > start, bytes[end - 1] == 0x0D { end -= 1 }
+            lines.append(Array(bytes[start..<end]))
+            start = index + 1
+        }
+        if start < bytes.count { lines.append(Array(bytes[start...])) }
+        return lines
+    }
+
+    static func parseRawFrames(_ bytes: [UInt8], file: String, conn: UInt32) -> Parsed {
+        var parsed = Parsed()
+        let frames = splitLines(bytes).filter { !$0.allSatisfy(JSONBytes.isSpace) }
+        let stamps = frames.map { frame in frame.withUnsafeBytes { FrameScan.maxTimestampMs($0) } }
+        var carried = stamps.compactMap { $0 }.first ?? 0
+        var mono: Int64 = 0
+        for (frame, stamp) in zip(frames, stamps) {
+            if let stamp { carried = stamp }
+            let recv = carried * 1_000_000
+            mono = max(mono, recv)
+            parsed.frame(frame, recvNs: recv, monoNs: mono, conn: conn)
+        }
+        parsed.nextConn = conn + 1
+        return parsed
+    }
+
+    static func parseSingle(_ bytes: [UInt8], conn: UInt32) -> Parsed {
+        var parsed = Parsed()
+        var end = bytes.count
+        while end > 0, JSONBytes.isSpace(bytes[end - 1]) { end -= 1 }
+        let frame = Array(bytes[0..<end])
+        let recv = (frame.withUnsafeBytes { FrameScan.maxTimestampMs($0) } ?? 0) * 1_000_000
+        parsed.frame(frame, recvNs: recv, monoNs: recv, conn: conn)
+        parsed.nextConn = conn + 1
+        return parsed
+    }
+
+    static func parseTimeKindText(_ bytes: [UInt8], file: String, connBase: UInt32) -> Parsed {
+        var parsed = Parsed()
+        var connIDs: [String: UInt32] = [:]
+        var open = Set<UInt32>()
+        func connID(_ name: String) -> UInt32 {
+            if let id = connIDs[name] { return id }
+            let id = connBase + UInt32(connIDs.count)
+            connIDs[name] = id
+            return id
+        }
+        for (index, line) in splitLines(bytes).enumerated() where !line.allSatisfy(JSONBytes.isSpace) {
+            let record = JSONObjectView(bytes: line)
+            guard line.withUnsafeBytes({ JSONBytes.isSingleValue($0) }), let kind = record.string("kind"),
+                let recv = record.nanos("t")
+            else {
+                parsed.skipped.append(TapeIssue(file: file, line: index + 1, reason: "not a {t, kind} record"))
+                continue
+            }
+            let mono = record.nanos("mono") ?? recv
+            let name = record.string("conn") ?? ""
+            if kind == "note" {
+                // Recorder notes may carry market metadata: token ids per condition id.
+                if let markets = record.raw("markets") {
+                    markets.withUnsafeBytes { raw in
+                        var position = JSONBytes.skipSpace(raw, 1)
+                        while position < raw.count, raw[position] == JSONBytes.openBrace {
+                            guard let end = JSONBytes.skipValue(raw, position) else { break }
+                            let market = JSONObjectView(bytes: Array(raw[position..<end]))
+                            let tokens = market.raw("token_ids").map(JSONArrayOfStrings.decode) ?? []
+                            for token in tokens {
+                                parsed.sideData[token, default: AssetSideData()].market = market.string("condition_id")
+                            }
+                            position = JSONBytes.skipSpace(raw, end)
+                            if position < raw.count, raw[position] == JSONBytes.comma {
+                                position = JSONBytes.skipSpace(raw, position + 1)
+                            }
+                        }
+                    }
+                }
+                continue
+            }
+            let conn = connID(name)
+            let connectedIfNew = {
+                if !open.contains(conn) {
+                    open.insert(conn)
+                    parsed.event(
+                        .connected, conn: conn, recvNs: recv, monoNs: mono, detail: TapeEventDetail(name: name))
+                }
+            }
+            switch kind {
+            case "open":
+                open.remove(conn)
+                connectedIfNew()
+            case "recv":
+                guard let text = record.stringBytes("text") else {
+                    parsed.skipped.append(TapeIssue(file: file, line: index + 1, reason: "recv record without text"))
+                    continue
+                }
+                connectedIfNew()
+                parsed.frame(text, recvNs: recv, monoNs: mono, conn: conn)
+            case "sent":
+                guard let text = record.string("text"), text.contains("assets_ids") else { continue }
+                connectedIfNew()
+                let message = JSONObjectView(bytes: Array(text.utf8))
+                let assets = message.raw("assets_ids").map(JSONArrayOfStrings.decode) ?? []
+                for asset in assets where !parsed.subscribed.contains(asset) { parsed.subscribed.append(asset) }
+                parsed.event(
+                    .subscribed, conn: conn, recvNs: recv, monoNs: mono,
+                    detail: TapeEventDetail(name: name, assets: assets, text: text))
+            case "close", "error":
+                var detail = TapeEventDetail(name: name)
+                if let received = record.raw("rcvd") {
+                    let object = JSONObjectView(bytes: received)
+                    detail.closeCode = object.int("code").map { Int($0) }
+                    detail.reason = object.string("reason")
+                }
+                if kind == "error" { detail.error = record.string("error") ?? record.string("text") ?? "error" }
+                open.remove(conn)
+                parsed.event(.disconnected, conn: conn, recvNs: recv, monoNs: mono, detail: detail)
+            case "reconnect", "reconnecting":
+                parsed.event(.reconnecting, conn: conn, recvNs: recv, monoNs: mono, detail: TapeEventDetail(name: name))
+            default:
+                continue
+            }
+        }
+        parsed.nextConn = connBase + UInt32(max(connIDs.count, 1))
+        return parsed
+    }
+
+    static func parsePayload(_ bytes: [UInt8], file: String, connBase: UInt32) -> Parsed {
+        var parsed = Parsed()
+        var epochs: [Int64: UInt32] = [:]
+        for (index, line) in splitLines(bytes).enumerated() where !line.allSatisfy(JSONBytes.isSpace) {
+            let record = JSONObjectView(bytes: line)
+            guard line.withUnsafeBytes({ JSONBytes.isSingleValue($0) }), let payload = record.stringBytes("payload"),
+                let wallMs = record.int("receive_wall_ms")
+            else {
+                parsed.skipped.append(
+                    TapeIssue(file: file, line: index + 1, reason: "not a {payload, receive_wall_ms} record"))
+                continue
+            }
+            let recv = wallMs * 1_000_000
+            let mono = record.int("receive_monotonic_ns") ?? recv
+            let epoch = record.int("connection_epoch") ?? 0
+            let conn: UInt32
+            if let known = epochs[epoch] {
+                conn = known
+            } else {
+                conn = connBase + UInt32(epochs.count)
+                epochs[epoch] = conn
+                parsed.event(
+                    .connected, conn: conn, recvNs: recv, monoNs: mono,
+                    detail: TapeEventDetail(name: "connection_epoch \(epoch)"))
+            }
+            parsed.frame(payload, recvNs: recv, monoNs: mono, conn: conn)
+        }
+        parsed.nextConn = connBase + UInt32(max(epochs.count, 1))
+        return parsed
+    }
+}

@@ -1,0 +1,212 @@
+import Foundation
+import TestSupport
+import Testing
+
+@testable import Tape
+
+/// Damaged and wrong inputs: each gives a clear message (library) and a defined exit
+/// status (CLI, by running the built `replay`).
+@Suite struct CorruptInputTests {
+    /// A clean synthetic tape of `frames` numbered frames; returns its path.
+    static func makeTape(in folder: TemporaryFolder, frames: Int = 3000, name: String = "clean.ndjson.zst") throws
+        -> String
+    {
+        let path = folder.file(name)
+        let writer = try TapeWriter(
+            options: TapeWriterOptions(destination: .file(path, overwrite: false)), header: testHeader(),
+            nowWallNs: 1, nowMonoNs: 1)
+        for index in 1...frames {
+            try writer.writeFrame(
+                Array(#"{"n":\#(index),"pad":"abcdefghijklmnopqrstuvwxyz0123456789"}"#.utf8),
+                recvWallNs: Int64(index) * 1_000_000, monoNs: Int64(index), conn: 0)
+        }
+        try writer.close()
+        return path
+    }
+
+    static func frameNumber(_ frame: ReadFrame) -> Int? {
+        let text = String(decoding: frame.bytes, as: UTF8.self)
+        guard let start = text.range(of: #"{"n":"#), let end = text.range(of: ",") else { return nil }
+        return Int(text[start.upperBound..<end.lowerBound])
+    }
+
+    @Test func truncatedZstdReturnsThePrefixAndReportsTheTornTail() throws {
+        let folder = TemporaryFolder()
+        defer { folder.remove() }
+        let path = try Self.makeTape(in: folder)
+        let bytes = try #require(FileManager.default.contents(atPath: path))
+        let torn = folder.file("torn.ndjson.zst")
+        try bytes.prefix(bytes.count / 2).write(to: URL(fileURLWithPath: torn))
+        let (frames, report, _) = try readFrames([torn])
+        #expect(!frames.isEmpty)
+        // Everything returned is an exact prefix of the clean tape, in order.
+        #expect(frames.compactMap(Self.frameNumber) == (0..<frames.count).map { $0 + 1 })
+        let tail = try #require(report.tornTails.first)
+        #expect(report.tornTails.count == 1)
+        #expect(tail.file == torn)
+        #expect(tail.lastGoodLine == frames.count + 1)  // header + frames
+        #expect(tail.droppedCompressedBytes > 0)
+        #expect(tail.reason.contains("truncated zstd frame"))
+        #expect(!report.endedWithFooter)
+        #expect(throws: TapeError.self) { try readFrames([torn], strict: true) }
+    }
+
+    @Test func halfALineInPlainNDJSONIsDroppedAndCounted() throws {
+        let folder = TemporaryFolder()
+        defer { folder.remove() }
+        let path = folder.file("half.ndjson")
+        let header = String(decoding: testHeader().renderLine(), as: UTF8.self)
+        let full = #"{"kind":"frame","recv_ns":1,"mono_ns":1,"conn":0,"seq":1,"frame":{"a":1}}"#
+        let half = #"{"kind":"frame","recv_ns":2,"mono"#
+        try (header + "\n" + full + "\n" + half).write(toFile: path, atomically: true, encoding: .utf8)
+        let (frames, report, _) = try readFrames([path])
+        #expect(frames.count == 1)
+        #expect(
+            report.tornTails == [
+                TornTail(
+                    file: path, lastGoodLine: 2, droppedLineBytes: half.utf8.count, droppedCompressedBytes: 0,
+                    reason: "incomplete last line (no newline)")
+            ])
+    }
+
+    @Test func garbageIsNotATape() throws {
+        let folder = TemporaryFolder()
+        defer { folder.remove() }
+        let path = folder.file("garbage.bin")
+        var random = SeededRandom(seed: 9)
+        try Data((0..<4096).map { _ in UInt8.random(in: 0...255, using: &random) }).write(
+            to: URL(fileURLWithPath: path))
+        #expect {
+            try readFrames([path])
+        } throws: { error in
+            guard case .notATape(let file, _) = error as? TapeError else { return false }
+            return file == path && "\(error)".contains("replay tape import")
+        }
+    }
+
+    @Test func garbageAfterAValidPrefixIsATornTail() throws {
+        let folder = TemporaryFolder()
+        defer { folder.remove() }
+        let path = try Self.makeTape(in: folder, frames: 500)
+        var bytes = [UInt8](try #require(FileManager.default.contents(atPath: path)))
+        // Corrupt the last quarter: the decoder fails there; everything before stays readable.
+        for index in (bytes.count * 3 / 4)..<bytes.count { bytes[index] = UInt8(truncatingIfNeeded: index &* 31) }
+        try Data(bytes).write(to: URL(fileURLWithPath: path))
+        let (frames, report, _) = try readFrames([path])
+        #expect(frames.compactMap(Self.frameNumber) == (0..<frames.count).map { $0 + 1 })
+        #expect(report.tornTails.count == 1)
+        #expect(frames.count < 500)
+    }
+
+    @Test func newerFormatVersionIsRefusedWithItsName() throws {
+        let folder = TemporaryFolder()
+        defer { folder.remove() }
+        let path = folder.file("v9.ndjson")
+        var header = testHeader()
+        header.format = "polytape/9"
+        try (String(decoding: header.renderLine(), as: UTF8.self) + "\n").write(
+            toFile: path, atomically: true, encoding: .utf8)
+        #expect(throws: TapeError.unsupportedFormat(file: path, found: "polytape/9")) { try readFrames([path]) }
+        #expect(
+            TapeError.unsupportedFormat(file: path, found: "polytape/9").description.contains(
+                "reads only \"polytape/1\""))
+    }
+
+    @Test func emptyFileIsAClearError() throws {
+        let folder = TemporaryFolder()
+        defer { folder.remove() }
+        let path = folder.file("empty.ndjson.zst")
+        _ = FileManager.default.createFile(atPath: path, contents: Data())
+        #expect(throws: TapeError.empty(file: path)) { try readFrames([path]) }
+    }
+
+    @Test func aLineThatIsNotJSONIsReportedWithFileAndLine() throws {
+        let folder = TemporaryFolder()
+        defer { folder.remove() }
+        let path = folder.file("bad.ndjson")
+        let header = String(decoding: testHeader().renderLine(), as: UTF8.self)
+        let good = #"{"kind":"frame","recv_ns":1,"mono_ns":1,"conn":0,"seq":1,"frame":{"a":1}}"#
+        try [header, good, "this is not json", good].joined(separator: "\n").appending("\n").write(
+            toFile: path, atomically: true, encoding: .utf8)
+        let (frames, report, _) = try readFrames([path])
+        #expect(frames.count == 2)
+        #expect(report.malformedLines == 1)
+        #expect(report.issues == [TapeIssue(file: path, line: 3, reason: "not a JSON object")])
+        #expect(throws: TapeError.malformedLine(file: path, line: 3, reason: "not a JSON object")) {
+            try readFrames([path], strict: true)
+        }
+    }
+
+    @Test func missingFileIsNamed() {
+        #expect(throws: TapeError.fileNotFound(path: "/nonexistent/x.ndjson.zst")) {
+            try TapeReader(path: "/nonexistent/x.ndjson.zst")
+        }
+    }
+
+    // MARK: CLI exit statuses
+
+    @Test func cliExitStatusesForDamagedAndWrongInputs() throws {
+        let folder = TemporaryFolder()
+        defer { folder.remove() }
+        let clean = try Self.makeTape(in: folder, frames: 2000)
+        let bytes = try #require(FileManager.default.contents(atPath: clean))
+        let torn = folder.file("torn.ndjson.zst")
+        try bytes.prefix(bytes.count / 2).write(to: URL(fileURLWithPath: torn))
+        let empty = folder.file("empty.ndjson.zst")
+        _ = FileManager.default.createFile(atPath: empty, contents: Data())
+        let garbage = folder.file("garbage.bin")
+        try Data(repeating: 0xAB, count: 100).write(to: URL(fileURLWithPath: garbage))
+        let v9 = folder.file("v9.ndjson")
+        var header = testHeader()
+        header.format = "polytape/9"
+        try (String(decoding: header.renderLine(), as: UTF8.self) + "\n").write(
+            toFile: v9, atomically: true, encoding: .utf8)
+
+        var (status, out, err) = try runReplay(["tape", "info", clean])
+        #expect(status == 0)
+        #expect(out.contains("frames:      2000"))
+        (status, _, err) = try runReplay(["tape", "info", torn])
+        #expect(status == 0)
+        #expect(err.contains("torn tail after line"))
+        (status, _, _) = try runReplay(["tape", "info", "--strict", torn])
+        #expect(status == 2)
+        (status, _, err) = try runReplay(["tape", "cat", "--strict", torn])
+        #expect(status == 2)
+        (status, _, err) = try runReplay(["tape", "info", empty])
+        #expect(status == 1)
+        #expect(err.contains("empty.ndjson.zst: the file is empty"))
+        (status, _, err) = try runReplay(["tape", "info", garbage])
+        #expect(status == 1)
+        #expect(err.contains("not a PolyTape tape"))
+        (status, _, err) = try runReplay(["tape", "cat", v9])
+        #expect(status == 1)
+        #expect(err.contains("polytape/9"))
+        (status, _, err) = try runReplay(["tape", "info", folder.file("missing.ndjson.zst")])
+        #expect(status == 1)
+        #expect(err.split(separator: "\n").count == 1)
+        #expect(err.contains("missing.ndjson.zst: no such file"))
+        (status, _, err) = try runReplay(["tape", "info", "--bogus", clean])
+        #expect(status == 64)
+        #expect(err.hasPrefix("Error: unknown option '--bogus'"))
+        (status, out, _) = try runReplay(["tape", "repair", torn, "-o", folder.file("fixed.ndjson.zst")])
+        #expect(status == 0)
+        #expect(out.contains("dropped: "))
+        (status, out, _) = try runReplay(["tape", "info", "--json", folder.file("fixed.ndjson.zst")])
+        #expect(status == 0)
+        let json = try #require(try JSONSerialization.jsonObject(with: Data(out.utf8)) as? [String: Any])
+        #expect(json["ended_with_footer"] as? Bool == true)
+        #expect((json["torn_tails"] as? [Any])?.isEmpty == true)
+        _ = out
+    }
+
+    @Test(arguments: ["info", "cat", "import", "slice", "repair", "synth"])
+    func everyToolHasHelpWithExamplesAndRejectsBadUsage(_ tool: String) throws {
+        let (status, out, _) = try runReplay(["tape", tool, "--help"])
+        #expect(status == 0)
+        #expect(out.contains("replay tape \(tool)"))
+        #expect(out.contains("Examples:"))
+        let (usageStatus, _, err) = try runReplay(["tape", tool, "--no-such-option"])
+        #expect(usageStatus == 64)
+        #expect(err.hasPrefix("Error: "))
+    }
+}

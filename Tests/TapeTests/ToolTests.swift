@@ -1,0 +1,200 @@
+import Foundation
+import TestSupport
+import Testing
+
+@testable import Tape
+
+@Suite struct ToolTests {
+    static func synth(_ folder: TemporaryFolder, name: String, seed: UInt64 = 3) throws -> (String, SynthReport) {
+        var options = SynthOptions()
+        options.assets = 12
+        options.durationNs = 5_000_000_000
+        options.messagesPerSecond = 400
+        options.seed = seed
+        let path = folder.file(name)
+        var writerOptions = TapeWriterOptions(destination: .file(path, overwrite: true))
+        writerOptions.flushIntervalNs = Int64.max / 2
+        let header = TapeSynthesizer.header(for: options)
+        let writer = try TapeWriter(options: writerOptions, header: header, nowWallNs: header.createdNs, nowMonoNs: 0)
+        return (path, try TapeSynthesizer.generate(options, into: writer))
+    }
+
+    @Test func synthIsDeterministicPerSeed() throws {
+        let folder = TemporaryFolder()
+        defer { folder.remove() }
+        let (first, report) = try Self.synth(folder, name: "a.ndjson.zst")
+        let (second, _) = try Self.synth(folder, name: "b.ndjson.zst")
+        let (other, _) = try Self.synth(folder, name: "c.ndjson.zst", seed: 4)
+        let bytes = { (path: String) in FileManager.default.contents(atPath: path) }
+        #expect(bytes(first) == bytes(second))
+        #expect(bytes(first) != bytes(other))
+        #expect(report.assets.count == 12)
+        #expect(report.frames > 1500)
+    }
+
+    /// Structural realism: mirrored entries, top of book never crossed, both tick sizes,
+    /// books with tens of levels, sizes with at most 2 decimals.
+    @Test func synthFramesLookLikeTheRealFeed() throws {
+        let folder = TemporaryFolder()
+        defer { folder.remove() }
+        let (path, report) = try Self.synth(folder, name: "s.ndjson.zst")
+        var types: [String: Int] = [:]
+        var ticks = Set<String>()
+        var levelCounts: [Int] = []
+        var checkedEntries = 0
+        let reader = try TapeReader(path: path)
+        var bodies: [[UInt8]] = []
+        try reader.forEachFrame { bodies.append(Array($0.bytes)) }
+        for body in bodies {
+            let object = try JSONSerialization.jsonObject(with: Data(body))
+            let events = (object as? [[String: Any]]) ?? [object as? [String: Any] ?? [:]]
+            for event in events {
+                let type = event["event_type"] as? String ?? ""
+                types[type, default: 0] += 1
+                if type == "book" {
+                    ticks.insert(event["tick_size"] as? String ?? "")
+                    let bids = event["bids"] as? [[String: String]] ?? []
+                    levelCounts.append(bids.count)
+                    for level in bids {
+                        let size = level["size"] ?? ""
+                        #expect((size.split(separator: ".").dropFirst().first?.count ?? 0) <= 2)
+                    }
+                }
+                if type == "price_change" {
+                    let entries = event["price_changes"] as? [[String: String]] ?? []
+                    #expect(entries.count == 2)
+                    guard entries.count == 2 else { continue }
+                    // Mirrored: BUY p on one token is SELL 1-p on the other, same size.
+                    #expect(entries[0]["side"] != entries[1]["side"])
+                    #expect(entries[0]["size"] == entries[1]["size"])
+                    let p0 = Decimal(string: entries[0]["price"] ?? "") ?? 0
+                    let p1 = Decimal(string: entries[1]["price"] ?? "") ?? 0
+                    #expect(p0 + p1 == 1)
+                    for entry in entries {
+                        let bid = Decimal(string: entry["best_bid"] ?? "") ?? -1
+                        let ask = Decimal(string: entry["best_ask"] ?? "") ?? -1
+                        #expect(bid < ask)
+                        checkedEntries += 1
+                    }
+                }
+            }
+        }
+        #expect(types["book"] ?? 0 >= 12)
+        #expect(types["price_change"] ?? 0 > 1000)
+        #expect(types["last_trade_price"] ?? 0 > 50)
+        #expect(ticks.isSuperset(of: ["0.01", "0.001"]))
+        // Tens of levels a side, as in real books (edge prices near 0 or 1 have fewer).
+        #expect(levelCounts.allSatisfy { $0 <= 60 })
+        #expect(levelCounts.sorted()[levelCounts.count / 2] >= 10)
+        #expect(checkedEntries == report.priceChangeEntries)
+    }
+
+    @Test func sliceByAssetKeepsOnlyFramesThatTouchIt() throws {
+        let folder = TemporaryFolder()
+        defer { folder.remove() }
+        let tape = Repo.fixture("tapes/nslaughter-stream-no-replay.ndjson.zst").path
+        let asset = "55404192439775628931124671719520886657525387168536821457706619003199189099864"
+        let output = folder.file("slice.ndjson.zst")
+        let report = try TapeSlicer.slice(inputs: [tape], output: output, assets: [asset], fromNs: nil, toNs: nil)
+        let (frames, read, header) = try readFrames([output], strict: true)
+        #expect(frames.count == report.framesWritten)
+        #expect(frames.allSatisfy { String(decoding: $0.bytes, as: UTF8.self).contains(asset) })
+        #expect(frames.count < 25)
+        #expect(header?.assets == [asset])
+        #expect(read.endedWithFooter)
+    }
+
+    @Test func sliceByTimeKeepsTheBooksTheWindowNeedsAsWarmup() throws {
+        let folder = TemporaryFolder()
+        defer { folder.remove() }
+        let tape = Repo.fixture("tapes/g3-enrico-2026-09.ndjson.zst").path
+        let (all, _, _) = try readFrames([tape])
+        let from = all[60].recvWallNs
+        let to = all[90].recvWallNs
+        let output = folder.file("window.ndjson.zst")
+        let report = try TapeSlicer.slice(inputs: [tape], output: output, assets: nil, fromNs: from, toNs: to)
+        let reader = try TapeReader(path: output)
+        var warm = 0
+        var inWindow = 0
+        var firstIsBookDump = false
+        try reader.forEachFrame { frame in
+            if warm == 0 && inWindow == 0 {
+                firstIsBookDump = String(decoding: frame.bytes, as: UTF8.self).contains(#""event_type":"book""#)
+            }
+            if frame.warmup {
+                warm += 1
+                #expect(frame.recvWallNs < from)
+            } else {
+                inWindow += 1
+                #expect(frame.recvWallNs >= from && frame.recvWallNs <= to)
+            }
+        }
+        // The only books are in the opening dump (frame 1), so every earlier frame is warm-up.
+        #expect(firstIsBookDump)
+        #expect(warm == all.filter { $0.recvWallNs < from }.count)
+        #expect(inWindow == all.filter { $0.recvWallNs >= from && $0.recvWallNs <= to }.count)
+        #expect(report.warmupFrames == warm)
+    }
+
+    @Test func repairOfACleanTapeKeepsEveryFrame() throws {
+        let folder = TemporaryFolder()
+        defer { folder.remove() }
+        let tape = Repo.fixture("tapes/nslaughter-stream-no-replay.ndjson.zst").path
+        let output = folder.file("r.ndjson.zst")
+        let report = try TapeRepairer.repair(inputs: [tape], output: output)
+        #expect(report.read.tornTails.isEmpty)
+        let (before, _, _) = try readFrames([tape])
+        let (after, read, _) = try readFrames([output], strict: true)
+        #expect(before == after)
+        #expect(read.events == 9)
+    }
+
+    @Test(arguments: [
+        "tapes/g3-enrico-2026-09.ndjson.zst", "tapes/g2-aaimek-2025-01.ndjson.zst",
+        "tapes/nslaughter-stream-no-replay.ndjson.zst", "tapes/nslaughter-settled-mixed.ndjson.zst",
+        "tapes/go-comment-2025-12-23.ndjson.zst",
+    ])
+    func catPrintsOneJSONValuePerFrame(_ tape: String) throws {
+        let (status, out, err) = try runReplay(["tape", "cat", Repo.fixture(tape).path])
+        #expect(status == 0)
+        #expect(err.isEmpty)
+        let lines = out.split(separator: "\n")
+        let (frames, _, _) = try readFrames([Repo.fixture(tape).path])
+        #expect(lines.count == frames.count)
+        for line in lines {
+            #expect((try? JSONSerialization.jsonObject(with: Data(line.utf8), options: [.fragmentsAllowed])) != nil)
+        }
+    }
+
+    @Test func catFiltersByAssetAndTime() throws {
+        let tape = Repo.fixture("tapes/g3-enrico-2026-09.ndjson.zst").path
+        let (all, _, _) = try readFrames([tape])
+        let fromMs = all[100].recvWallNs / 1_000_000
+        let (status, out, _) = try runReplay(["tape", "cat", tape, "--from", String(fromMs)])
+        #expect(status == 0)
+        #expect(out.split(separator: "\n").count == all.filter { $0.recvWallNs >= fromMs * 1_000_000 }.count)
+        let (_, envelope, _) = try runReplay(["tape", "cat", tape, "--envelope", "--to", "2000-01-01T00:00:00Z"])
+        // Header, connection event and footer only.
+        #expect(envelope.split(separator: "\n").count == 3)
+    }
+
+    @Test(arguments: [
+        ("2026-09-24T16:29:39.153Z", Int64(1_790_267_379_153_000_000)),
+        ("2026-09-24T16:29:39Z", Int64(1_790_267_379_000_000_000)),
+        ("1790267379153", Int64(1_790_267_379_153_000_000)),
+        ("2024-02-29T00:00:00+00:00", Int64(1_709_164_800_000_000_000)),
+    ])
+    func timeParsing(_ text: String, _ expected: Int64) {
+        #expect(TapeFormat.parseTime(text) == expected)
+        if text.hasSuffix("Z"), text.contains(".") {
+            #expect(TapeFormat.iso8601(wallNs: expected) == text)
+        }
+    }
+
+    @Test func segmentNamesSortInTimeOrder() {
+        let early = TapeFormat.segmentName(prefix: "cap", wallNs: 1_790_267_379_153_000_000, sequence: 12)
+        let late = TapeFormat.segmentName(prefix: "cap", wallNs: 1_790_267_380_001_000_000, sequence: 3)
+        #expect(early == "cap-20260924T162939.153-000012.ndjson.zst")
+        #expect(early < late)
+    }
+}

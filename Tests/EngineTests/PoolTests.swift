@@ -264,6 +264,36 @@ func runSynthetic(workers: Int, changes: Int, assets: Int = 40, ringCapacity: In
         #expect(!result.allDrained)
     }
 
+    /// Guard: once every worker has died the stats pipe has no writer left; a kernel that reports
+    /// that as POLLHUP on every poll would make a monitor that keeps polling the pipe spin. Its
+    /// read syscalls over a pause must stay few. (This kernel does not report it for pipe2 pipes,
+    /// so the guard could not fail here before the monitor learned to drop the pipe at EOF.)
+    @Test func monitorThreadIdlesAfterEveryWorkerDied() throws {
+        let manager = try WorkerManager(workerCount: 2, configuration: testConfiguration())
+        try manager.start()
+        for pid in manager.pids { kill(pid, SIGKILL) }
+        #expect(waitUntil { manager.aliveCount == 0 })
+        let tasks = (try? FileManager.default.contentsOfDirectory(atPath: "/proc/self/task")) ?? []
+        let monitor = tasks.first { readProcFile("/proc/self/task/\($0)/comm").hasPrefix("polytape-pool") }
+        guard let monitor else {
+            Issue.record("no thread named polytape-pool")
+            _ = try manager.stop()
+            return
+        }
+        func readCalls() -> Int {
+            let io = readProcFile("/proc/self/task/\(monitor)/io")
+            let line = io.split(separator: "\n").first { $0.hasPrefix("syscr:") } ?? ""
+            return Int(line.dropFirst(6).trimmingCharacters(in: .whitespaces)) ?? -1
+        }
+        let before = readCalls()
+        usleep(300_000)
+        let after = readCalls()
+        #expect(before >= 0)
+        #expect(after - before < 50, "the monitor made \(after - before) read calls while idle")
+        let result = try manager.stop()
+        #expect(result.workers.allSatisfy { $0.stopStep == .diedBeforeStop })
+    }
+
     @Test func gracefulStopOfFourWorkersAppliesEveryQueuedMessage() throws {
         // A 64 KiB ring per worker: the router blocks and wraps many times; stop comes right
         // after the last flush, so most messages are still queued when it is called.

@@ -1,2 +1,5 @@
+// The `capture` executable: record the Polymarket market channel to tapes, or list markets.
 import Capture
-print("capture: not built yet")
+import Foundation
+
+exit(CaptureMain.main(Array(CommandLine.arguments.dropFirst())))

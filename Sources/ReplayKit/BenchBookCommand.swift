@@ -26,7 +26,8 @@ enum BenchBookCommand: Subcommand {
         let parsed = try Arguments(arguments, options: ["scale", "allocation-probe"], flags: [])
         print(MachineDescription.current.line)
         if parsed.value("allocation-probe") != nil {
-            print(BookBenchmark.allocationProbe(passes: try parsed.int("allocation-probe", default: 2, range: 1...1000)))
+            print(
+                BookBenchmark.allocationProbe(passes: try parsed.int("allocation-probe", default: 2, range: 1...1000)))
             return ExitStatus.success
         }
         var scale = 1.0

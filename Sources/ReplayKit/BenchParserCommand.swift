@@ -26,7 +26,8 @@ enum BenchParserCommand: Subcommand {
 
     static func run(_ arguments: [String]) throws -> Int32 {
         let parsed = try Arguments(arguments, options: ["allocation-probe"], flags: [])
-        let corpus = parsed.positionals.first ?? BundledFixtures.fixturesDirectory()?.appendingPathComponent("corpus").path
+        let corpus =
+            parsed.positionals.first ?? BundledFixtures.fixturesDirectory()?.appendingPathComponent("corpus").path
             ?? "Fixtures/corpus"
         var files: [String: [UInt8]] = [:]
         for name in FeedBenchmark.corpusFileNames {

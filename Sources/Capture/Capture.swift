@@ -1,1 +1,0 @@
-// Capture module. See docs/ARCHITECTURE.md.

@@ -1,0 +1,158 @@
+// Command-line handling for the `capture` executable, in the conventions the `replay`
+// executable uses (ReplayKit/CLI.swift, duplicated rather than shared so that Capture does
+// not depend on ReplayKit): `--help` to stdout with exit 0, usage errors to stderr as
+// `Error: ...` plus the usage line with exit 64, other failures exit 1.
+
+/// Exit statuses of the `capture` executable.
+public enum CaptureExitStatus {
+    public static let success: Int32 = 0
+    /// A runtime failure: unreachable REST API, unwritable output folder, tape write error.
+    public static let failure: Int32 = 1
+    /// The command line was wrong (sysexits EX_USAGE).
+    public static let usage: Int32 = 64
+    /// Stopped by a second SIGINT/SIGTERM (the tape was flushed and closed first): 128 + SIGINT.
+    public static let forced: Int32 = 130
+}
+
+/// A usage error: printed as `Error: <message>` followed by the command's usage line.
+public struct UsageError: Error, CustomStringConvertible, Equatable {
+    public var message: String
+    public init(_ message: String) { self.message = message }
+    public var description: String { message }
+}
+
+/// Parsed arguments: `--name value`, `--name=value`, boolean `--flag`, and positionals.
+/// Options are declared up front so unknown options and missing values are usage errors.
+public struct Arguments {
+    public private(set) var positionals: [String] = []
+    private var values: [String: [String]] = [:]
+    private var flags: Set<String> = []
+
+    public init(_ arguments: [String], options: Set<String>, flags: Set<String>) throws(UsageError) {
+        var index = 0
+        var onlyPositionals = false
+        while index < arguments.count {
+            let word = arguments[index]
+            index += 1
+            if onlyPositionals || !word.hasPrefix("-") || word == "-" {
+                positionals.append(word)
+                continue
+            }
+            if word == "--" {
+                onlyPositionals = true
+                continue
+            }
+            var name = String(word.drop(while: { $0 == "-" }))
+            var inlineValue: String?
+            if let equals = name.firstIndex(of: "=") {
+                inlineValue = String(name[name.index(after: equals)...])
+                name = String(name[..<equals])
+            }
+            if word == "-h" { name = "help" }
+            if flags.contains(name) {
+                if inlineValue != nil { throw UsageError("--\(name) takes no value") }
+                self.flags.insert(name)
+            } else if options.contains(name) {
+                if let inlineValue {
+                    values[name, default: []].append(inlineValue)
+                } else {
+                    guard index < arguments.count else { throw UsageError("--\(name) needs a value") }
+                    values[name, default: []].append(arguments[index])
+                    index += 1
+                }
+            } else {
+                throw UsageError("unknown option '\(word)'")
+            }
+        }
+    }
+
+    public func flag(_ name: String) -> Bool { flags.contains(name) }
+    public func value(_ name: String) -> String? { values[name]?.last }
+    public func has(_ name: String) -> Bool { values[name] != nil }
+
+    /// An integer option within a range, or the default.
+    public func int(_ name: String, default defaultValue: Int, range: ClosedRange<Int>) throws(UsageError) -> Int {
+        guard let text = value(name) else { return defaultValue }
+        guard let number = Int(text), range.contains(number) else {
+            throw UsageError(
+                "--\(name) must be a whole number from \(range.lowerBound) to \(range.upperBound), not '\(text)'")
+        }
+        return number
+    }
+
+    /// A duration option ("500ms", "45s", "30m", "1h", "2h30m", "1d"), or the default.
+    public func duration(_ name: String, default defaultValue: UInt64?) throws(UsageError) -> UInt64? {
+        guard let text = value(name) else { return defaultValue }
+        guard let nanoseconds = parseDuration(text) else {
+            throw UsageError("--\(name) must be a duration like 500ms, 45s, 30m, 1h or 2h30m, not '\(text)'")
+        }
+        return nanoseconds
+    }
+
+    /// A size option ("512MB", "1GB", "64KB", "1048576"; K/M/G are powers of 1024), or the default.
+    public func size(_ name: String, default defaultValue: Int64?) throws(UsageError) -> Int64? {
+        guard let text = value(name) else { return defaultValue }
+        guard let bytes = parseSize(text) else {
+            throw UsageError("--\(name) must be a size like 64KB, 512MB or 1GB, not '\(text)'")
+        }
+        return bytes
+    }
+}
+
+/// Parses "500ms", "45s", "30m", "1h", "2h30m", "1d", "0"; nil if malformed.
+public func parseDuration(_ text: String) -> UInt64? {
+    if text == "0" { return 0 }
+    var total: UInt64 = 0
+    var number: UInt64?
+    var characters = Array(text.lowercased())
+    guard !characters.isEmpty else { return nil }
+    var index = 0
+    while index < characters.count {
+        let character = characters[index]
+        if let digit = character.wholeNumberValue, character.isASCII {
+            let (times10, overflow) = (number ?? 0).multipliedReportingOverflow(by: 10)
+            if overflow { return nil }
+            number = times10 + UInt64(digit)
+            index += 1
+            continue
+        }
+        guard let value = number else { return nil }
+        let unit: UInt64
+        if character == "m" && index + 1 < characters.count && characters[index + 1] == "s" {
+            unit = 1_000_000
+            index += 2
+        } else {
+            switch character {
+            case "s": unit = 1_000_000_000
+            case "m": unit = 60_000_000_000
+            case "h": unit = 3_600_000_000_000
+            case "d": unit = 86_400_000_000_000
+            default: return nil
+            }
+            index += 1
+        }
+        let (product, overflow) = value.multipliedReportingOverflow(by: unit)
+        if overflow { return nil }
+        total += product
+        number = nil
+    }
+    characters.removeAll()
+    return number == nil ? total : nil
+}
+
+/// Parses "512MB", "1GB", "64KB", "64K", "1048576"; K/M/G = 1024, 1024², 1024³. nil if malformed or 0.
+public func parseSize(_ text: String) -> Int64? {
+    let upper = text.uppercased()
+    let digits = upper.prefix { $0.isASCII && $0.isNumber }
+    guard let number = Int64(digits), number > 0 else { return nil }
+    let unit: Int64
+    switch upper.dropFirst(digits.count) {
+    case "", "B": unit = 1
+    case "K", "KB", "KIB": unit = 1 << 10
+    case "M", "MB", "MIB": unit = 1 << 20
+    case "G", "GB", "GIB": unit = 1 << 30
+    default: return nil
+    }
+    let (bytes, overflow) = number.multipliedReportingOverflow(by: unit)
+    return overflow ? nil : bytes
+}

@@ -1,8 +1,0 @@
-import Foundation
-import Testing
-import TestSupport
-@testable import Capture
-
-@Test func fixturesAreInTheRepository() {
-    #expect(FileManager.default.fileExists(atPath: Repo.corpus.appendingPathComponent("README.md").path))
-}

@@ -269,12 +269,16 @@ func runSynthetic(workers: Int, changes: Int, assets: Int = 40, ringCapacity: In
     /// read syscalls over a pause must stay few. (This kernel does not report it for pipe2 pipes,
     /// so the guard could not fail here before the monitor learned to drop the pipe at EOF.)
     @Test func monitorThreadIdlesAfterEveryWorkerDied() throws {
+        func poolThreads() -> Set<String> {
+            let tasks = (try? FileManager.default.contentsOfDirectory(atPath: "/proc/self/task")) ?? []
+            return Set(tasks.filter { readProcFile("/proc/self/task/\($0)/comm").hasPrefix("polytape-pool") })
+        }
+        let otherPools = poolThreads()  // other tests' pools may run in this process too
         let manager = try WorkerManager(workerCount: 2, configuration: testConfiguration())
         try manager.start()
+        let monitor = poolThreads().subtracting(otherPools).first
         for pid in manager.pids { kill(pid, SIGKILL) }
         #expect(waitUntil { manager.aliveCount == 0 })
-        let tasks = (try? FileManager.default.contentsOfDirectory(atPath: "/proc/self/task")) ?? []
-        let monitor = tasks.first { readProcFile("/proc/self/task/\($0)/comm").hasPrefix("polytape-pool") }
         guard let monitor else {
             Issue.record("no thread named polytape-pool")
             _ = try manager.stop()
@@ -355,7 +359,7 @@ func runSynthetic(workers: Int, changes: Int, assets: Int = 40, ringCapacity: In
         #expect(result.workers[1].exit == .signaled(signal: SIGKILL))
         #expect(result.workers[0].drained)
         // Escalation is bounded by the budget (plus reaping slack), not by the hung worker.
-        #expect(result.stopNanos < 3_000_000_000)
+        #expect(result.stopNanos < 6_000_000_000)
         #expect(!processExists(manager.pids[1]) || !isZombieChild(manager.pids[1]))
     }
 

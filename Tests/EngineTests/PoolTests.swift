@@ -143,7 +143,13 @@ func runSynthetic(workers: Int, changes: Int, assets: Int = 40, ringCapacity: In
         #expect(pids.count == 2 && pids.allSatisfy { $0 > 0 } && Set(pids).count == 2)
         for pid in pids {
             #expect(processExists(pid))
-            let cmdline = readProcFile("/proc/\(pid)/cmdline")
+            // posix_spawn returns once the child's exec has replaced its memory, which can be
+            // just before the kernel fills in the new argument area: wait for it.
+            var cmdline = ""
+            _ = waitUntil {
+                cmdline = readProcFile("/proc/\(pid)/cmdline")
+                return !cmdline.isEmpty
+            }
             #expect(cmdline.contains(WorkerProcess.modeArgument))
         }
         #expect(manager.isHealthy)

@@ -47,3 +47,4 @@ int cshim_set_nonblocking(int fd) {
     if (flags < 0) return -1;
     return fcntl(fd, F_SETFL, flags | O_NONBLOCK);
 }
+int cshim_set_thread_name(const char *name) { return prctl(PR_SET_NAME, name, 0, 0, 0); }

@@ -124,7 +124,9 @@ public enum EngineBenchmark {
             workerCount: workers,
             configuration: .init(
                 executable: executable, verifyExchangeHash: false, spinBeforeSleep: .microseconds(spinMicros)))
+        let startBegin = cshim_monotonic_ns()
         try manager.start()
+        let startNanos = cshim_monotonic_ns() - startBegin
         var router = try Router(channels: manager.inputChannels)
         var feed = SyntheticFeed(assets: 1000, seed: 42)
         feed.emitBooks(into: &router)
@@ -158,7 +160,8 @@ public enum EngineBenchmark {
             + "rate=\(String(format: "%.0f", rate))/s "
             + "latency_us p50=\(micros(latency.p50)) p99=\(micros(latency.p99)) p99.9=\(micros(latency.p999)) "
             + "max=\(micros(latency.max)) router_blocked_ms=\(String(format: "%.1f", Double(router.stats.blockedNanos) / 1e6)) "
-            + "batches=\(router.stats.batches) drained=\(result.allDrained)"
+            + "batches=\(router.stats.batches) start_ms=\(String(format: "%.1f", Double(startNanos) / 1e6)) "
+            + "stop_ms=\(String(format: "%.1f", Double(result.stopNanos) / 1e6)) drained=\(result.allDrained)"
     }
 
     static func sleepUntil(monotonicNanos due: UInt64) {

@@ -62,7 +62,6 @@ public final class WorkerManager {
     private var monitorDone: DispatchSemaphore?
     private var started = false
     private var stopped = false
-    private var startNanos: UInt64 = 0
 
     /// Creates the channels (no processes yet). Throws for `workerCount < 1`.
     public init(workerCount: Int, configuration: Configuration = Configuration()) throws {
@@ -143,6 +142,8 @@ public final class WorkerManager {
         let done = DispatchSemaphore(value: 0)
         let shared = self.shared
         let thread = Thread {
+            // Visible in /proc/<pid>/task/*/comm and debuggers (15 characters at most).
+            _ = cshim_set_thread_name("polytape-pool")
             Monitor.run(
                 plan: plan, shared: shared,
                 spawned: { result in
@@ -151,24 +152,21 @@ public final class WorkerManager {
                 })
             done.signal()
         }
-        thread.name = "polytape-worker-monitor"
-        startNanos = cshim_monotonic_ns()
         thread.start()
         spawned.wait()
         monitorDone = done
         started = true
-        switch outcome.withLock({ $0 })! {
-        case .success:
-            // The workers hold their own copies now; the parent keeps only its ends.
-            for channel in inputChannels {
-                SystemCalls.close(channel.ringFD)
-                channel.ringFD = -1
-                SystemCalls.close(channel.replyWriteFD)
-                channel.replyWriteFD = -1
-            }
-            SystemCalls.close(statsWriteFD)
-            statsWriteFD = -1
-        case .failure(let error):
+        // The spawned workers hold their own copies now; the parent keeps only its ends (so a
+        // reply pipe reaches end-of-file exactly when its worker exits).
+        for channel in inputChannels {
+            SystemCalls.close(channel.ringFD)
+            channel.ringFD = -1
+            SystemCalls.close(channel.replyWriteFD)
+            channel.replyWriteFD = -1
+        }
+        SystemCalls.close(statsWriteFD)
+        statsWriteFD = -1
+        if case .failure(let error) = outcome.withLock({ $0 })! {
             _ = try? stop(timeout: .milliseconds(500))
             throw error
         }
@@ -369,13 +367,18 @@ enum Monitor {
         spawned(failure.map { .failure($0) } ?? .success(pids))
 
         var statsBuffer: [UInt8] = []
+        // Once every worker has exited the stats pipe reports end-of-file forever; it leaves
+        // the poll set then, or the monitor would spin.
+        var statsOpen = true
         while true {
             var pfds = [pollfd(fd: plan.wakeFD, events: Int16(POLLIN), revents: 0)]
-            pfds.append(pollfd(fd: plan.statsReadFD, events: Int16(POLLIN), revents: 0))
+            pfds.append(pollfd(fd: statsOpen ? plan.statsReadFD : -1, events: Int16(POLLIN), revents: 0))
             for fd in pidfds where fd >= 0 { pfds.append(pollfd(fd: fd, events: Int16(POLLIN), revents: 0)) }
             // The wake fd is only written when the pool has reaped everything or gives up.
             if poll(&pfds, nfds_t(pfds.count), 1000) < 0 && errno != EINTR { break }
-            if pfds[1].revents != 0 { drainStats(fd: plan.statsReadFD, buffer: &statsBuffer, shared: shared) }
+            if statsOpen && pfds[1].revents != 0 {
+                statsOpen = drainStats(fd: plan.statsReadFD, buffer: &statsBuffer, shared: shared)
+            }
             for index in pidfds.indices where pidfds[index] >= 0 {
                 var ready = false
                 for pfd in pfds.dropFirst(2) where pfd.fd == pidfds[index] && pfd.revents != 0 { ready = true }
@@ -388,7 +391,7 @@ enum Monitor {
             }
             if pfds[0].revents != 0 { break }
         }
-        drainStats(fd: plan.statsReadFD, buffer: &statsBuffer, shared: shared)
+        if statsOpen { _ = drainStats(fd: plan.statsReadFD, buffer: &statsBuffer, shared: shared) }
         // Stop has sent SIGKILL to anything still running; a child whose pidfd could not be
         // opened still needs reaping. Blocking is bounded: SIGKILL cannot be ignored.
         for index in pidfds.indices where shared.exitInfo(index) == nil {
@@ -416,8 +419,10 @@ enum Monitor {
         if let event { shared.eventSink?(event) }
     }
 
-    static func drainStats(fd: Int32, buffer: inout [UInt8], shared: PoolShared) {
-        while SystemCalls.readAvailable(fd, into: &buffer) > 0 {}
+    /// Reads and applies every complete stats frame; returns false at end-of-file (no writers).
+    static func drainStats(fd: Int32, buffer: inout [UInt8], shared: PoolShared) -> Bool {
+        var result = 1
+        while result > 0 { result = SystemCalls.readAvailable(fd, into: &buffer) }
         var offset = 0
         let decoder = JSONDecoder()
         while offset + 2 <= buffer.count {
@@ -441,6 +446,7 @@ enum Monitor {
             offset += 2 + length
         }
         buffer.removeFirst(offset)
+        return result == -1
     }
 
     /// posix_spawn of one worker with its channel fds at 3...7 and nothing else inherited.

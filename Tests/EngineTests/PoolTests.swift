@@ -143,7 +143,13 @@ func runSynthetic(workers: Int, changes: Int, assets: Int = 40, ringCapacity: In
         #expect(pids.count == 2 && pids.allSatisfy { $0 > 0 } && Set(pids).count == 2)
         for pid in pids {
             #expect(processExists(pid))
-            let cmdline = readProcFile("/proc/\(pid)/cmdline")
+            // posix_spawn returns once the child's exec has replaced its memory, which can be
+            // just before the kernel fills in the new argument area: wait for it.
+            var cmdline = ""
+            _ = waitUntil {
+                cmdline = readProcFile("/proc/\(pid)/cmdline")
+                return !cmdline.isEmpty
+            }
             #expect(cmdline.contains(WorkerProcess.modeArgument))
         }
         #expect(manager.isHealthy)
@@ -264,6 +270,40 @@ func runSynthetic(workers: Int, changes: Int, assets: Int = 40, ringCapacity: In
         #expect(!result.allDrained)
     }
 
+    /// Guard: once every worker has died the stats pipe has no writer left; a kernel that reports
+    /// that as POLLHUP on every poll would make a monitor that keeps polling the pipe spin. Its
+    /// read syscalls over a pause must stay few. (This kernel does not report it for pipe2 pipes,
+    /// so the guard could not fail here before the monitor learned to drop the pipe at EOF.)
+    @Test func monitorThreadIdlesAfterEveryWorkerDied() throws {
+        func poolThreads() -> Set<String> {
+            let tasks = (try? FileManager.default.contentsOfDirectory(atPath: "/proc/self/task")) ?? []
+            return Set(tasks.filter { readProcFile("/proc/self/task/\($0)/comm").hasPrefix("polytape-pool") })
+        }
+        let otherPools = poolThreads()  // other tests' pools may run in this process too
+        let manager = try WorkerManager(workerCount: 2, configuration: testConfiguration())
+        try manager.start()
+        let monitor = poolThreads().subtracting(otherPools).first
+        for pid in manager.pids { kill(pid, SIGKILL) }
+        #expect(waitUntil { manager.aliveCount == 0 })
+        guard let monitor else {
+            Issue.record("no thread named polytape-pool")
+            _ = try manager.stop()
+            return
+        }
+        func readCalls() -> Int {
+            let io = readProcFile("/proc/self/task/\(monitor)/io")
+            let line = io.split(separator: "\n").first { $0.hasPrefix("syscr:") } ?? ""
+            return Int(line.dropFirst(6).trimmingCharacters(in: .whitespaces)) ?? -1
+        }
+        let before = readCalls()
+        usleep(300_000)
+        let after = readCalls()
+        #expect(before >= 0)
+        #expect(after - before < 50, "the monitor made \(after - before) read calls while idle")
+        let result = try manager.stop()
+        #expect(result.workers.allSatisfy { $0.stopStep == .diedBeforeStop })
+    }
+
     @Test func gracefulStopOfFourWorkersAppliesEveryQueuedMessage() throws {
         // A 64 KiB ring per worker: the router blocks and wraps many times; stop comes right
         // after the last flush, so most messages are still queued when it is called.
@@ -325,7 +365,7 @@ func runSynthetic(workers: Int, changes: Int, assets: Int = 40, ringCapacity: In
         #expect(result.workers[1].exit == .signaled(signal: SIGKILL))
         #expect(result.workers[0].drained)
         // Escalation is bounded by the budget (plus reaping slack), not by the hung worker.
-        #expect(result.stopNanos < 3_000_000_000)
+        #expect(result.stopNanos < 6_000_000_000)
         #expect(!processExists(manager.pids[1]) || !isZombieChild(manager.pids[1]))
     }
 

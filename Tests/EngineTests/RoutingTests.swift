@@ -34,6 +34,29 @@ import Testing
         #expect(digest.map { String(format: "%02x", $0) }.joined() == hex)
     }
 
+    /// Buckets for 1...8 workers, computed for the verified keys with the paper's own C++
+    /// `JumpConsistentHash` (compiled with g++).
+    static let jumpReference: [[Int]] = [
+        [0, 0, 0, 0, 0, 0, 0, 0],
+        [0, 0, 2, 2, 2, 2, 2, 2],
+        [0, 0, 0, 0, 0, 5, 5, 5],
+        [0, 1, 2, 2, 2, 2, 2, 7],
+        [0, 1, 1, 1, 1, 1, 1, 1],
+    ]
+
+    @Test func jumpRoutingMatchesTheReferenceImplementation() throws {
+        for (row, (id, key)) in RoutingTests.verified.enumerated() {
+            for workers in 1...8 {
+                let expected = RoutingTests.jumpReference[row][workers - 1]
+                #expect(RoutingScheme.jumpConsistentHash(key: key, buckets: workers) == expected)
+                #expect(try Router.worker(forAssetID: id, workerCount: workers, routing: .jump) == expected)
+            }
+        }
+        let manager = try WorkerManager(workerCount: 8, configuration: testConfiguration())
+        var router = try Router(channels: manager.inputChannels, routing: .jump)
+        #expect(router.worker(forAssetID: "asset-6") == 7)
+    }
+
     @Test func jumpHashIsStableAndMovesFewKeys() {
         var moved = 0
         for seed in 0..<2000 as Range<UInt64> {

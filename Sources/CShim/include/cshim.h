@@ -70,6 +70,10 @@ int cshim_spawn_addclosefrom(void *file_actions, int lowfd);
 int cshim_ignore_signal(int sig);
 int cshim_default_signal(int sig);
 
+// prctl(PR_SET_NAME): names the calling thread (pthread_setname_np needs _GNU_SOURCE, which
+// Swift's Glibc module does not set). At most 15 characters are kept.
+int cshim_set_thread_name(const char *name);
+
 // PIPE_BUF: writes of at most this many bytes to a pipe are atomic (stats channel frames).
 int cshim_pipe_buf(void);
 

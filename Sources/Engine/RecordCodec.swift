@@ -39,6 +39,8 @@ struct RecordHeader {
 
 struct BookFixed {
     var timestampMs: Int64
+    /// The tape line the event came from (for reports that name where a book went wrong).
+    var inputLine: Int64
     var hash: ExchangeHash?
     var tickSize: ExactDecimal?
     var lastTradePrice: ExactDecimal?
@@ -50,6 +52,8 @@ struct BookFixed {
 
 struct PriceChangeFixed {
     var timestampMs: Int64
+    /// The tape line the event came from.
+    var inputLine: Int64
     var price: ExactDecimal
     var size: ExactDecimal
     var hash: ExchangeHash?
@@ -199,9 +203,11 @@ enum RecordCodec {
 
     // MARK: writers (the span at `base` holds exactly `size(e)` bytes)
 
-    static func write(_ e: BookEvent, enqueueNanos: UInt64, to base: UnsafeMutableRawPointer, length: Int) {
+    static func write(
+        _ e: BookEvent, enqueueNanos: UInt64, inputLine: Int64 = 0, to base: UnsafeMutableRawPointer, length: Int
+    ) {
         let fixed = BookFixed(
-            timestampMs: e.timestampMs, hash: e.hash, tickSize: e.tickSize, lastTradePrice: e.lastTradePrice,
+            timestampMs: e.timestampMs, inputLine: inputLine, hash: e.hash, tickSize: e.tickSize, lastTradePrice: e.lastTradePrice,
             bidCount: UInt32(e.bids.count), askCount: UInt32(e.asks.count), marketLength: UInt32(e.market.count),
             hadEventType: e.hadEventType)
         let levels = writePrefix(
@@ -217,9 +223,12 @@ enum RecordCodec {
         }
     }
 
-    static func write(_ e: PriceChangeEvent, enqueueNanos: UInt64, to base: UnsafeMutableRawPointer, length: Int) {
+    static func write(
+        _ e: PriceChangeEvent, enqueueNanos: UInt64, inputLine: Int64 = 0, to base: UnsafeMutableRawPointer,
+        length: Int
+    ) {
         let fixed = PriceChangeFixed(
-            timestampMs: e.timestampMs, price: e.price, size: e.size, hash: e.hash, bestBid: e.bestBid,
+            timestampMs: e.timestampMs, inputLine: inputLine, price: e.price, size: e.size, hash: e.hash, bestBid: e.bestBid,
             bestAsk: e.bestAsk, indexInMessage: Int32(truncatingIfNeeded: e.indexInMessage),
             countInMessage: Int32(truncatingIfNeeded: e.countInMessage), marketLength: UInt32(e.market.count),
             side: e.side, generation: e.generation)
@@ -336,6 +345,14 @@ enum RecordCodec {
             bids: UnsafeBufferPointer(start: levels, count: bidCount),
             asks: UnsafeBufferPointer(start: levels + bidCount, count: askCount), tickSize: fixed.tickSize,
             lastTradePrice: fixed.lastTradePrice, hadEventType: fixed.hadEventType, objectOffset: 0, objectLength: 0)
+    }
+
+    /// The tape line of a book or price-change record (0 when the router was not told).
+    @inline(__always)
+    static func inputLine(at base: UnsafeRawPointer, kind: UInt8) -> Int64 {
+        kind == RecordKind.book.rawValue
+            ? (base + headerSize).load(as: BookFixed.self).inputLine
+            : (base + headerSize).load(as: PriceChangeFixed.self).inputLine
     }
 
     /// The event of a `.priceChange` record (fast path, see `book(at:assetLength:)`).

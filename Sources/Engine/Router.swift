@@ -32,6 +32,9 @@ public struct Router: FeedSink {
     public private(set) var stats = RouterStats()
     /// The first error that stopped routing (a dead worker, a stopped pool).
     public private(set) var failure: EngineError?
+    /// The tape line of the frame being routed; workers record it with the book and
+    /// price-change events, so a report can say on which line a book first diverged.
+    public var currentInputLine: Int64 = 0
 
     let channels: [WorkerChannel]
     /// The channels' producer states (stable addresses owned by the channels): the hot path
@@ -172,13 +175,19 @@ public struct Router: FeedSink {
     public mutating func onBook(_ event: BookEvent) {
         stats.books += 1
         let size = RecordCodec.size(event)
-        route(asset: event.assetID, size: size) { RecordCodec.write(event, enqueueNanos: $1, to: $0, length: size) }
+        let line = currentInputLine
+        route(asset: event.assetID, size: size) {
+            RecordCodec.write(event, enqueueNanos: $1, inputLine: line, to: $0, length: size)
+        }
     }
 
     public mutating func onPriceChange(_ event: PriceChangeEvent) {
         stats.priceChanges += 1
         let size = RecordCodec.size(event)
-        route(asset: event.assetID, size: size) { RecordCodec.write(event, enqueueNanos: $1, to: $0, length: size) }
+        let line = currentInputLine
+        route(asset: event.assetID, size: size) {
+            RecordCodec.write(event, enqueueNanos: $1, inputLine: line, to: $0, length: size)
+        }
     }
 
     public mutating func onLastTrade(_ event: LastTradeEvent) {
@@ -260,7 +269,21 @@ public struct Router: FeedSink {
     /// query travels behind every event routed so far, so the answer reflects all of them.
     public mutating func queryBook(assetID: String, depth: Int, timeout: Duration = .seconds(10)) throws -> BookSummary?
     {
-        let index = worker(forAssetID: assetID)
+        try query(worker: worker(forAssetID: assetID), assetID: assetID, depth: depth, timeout: timeout)
+    }
+
+    /// Waits until every worker has answered a query: its process runs, its ring is mapped and
+    /// it is reading. A run calls this before its clock starts, so that worker start-up is not
+    /// counted as routing latency or pacing lateness.
+    public mutating func awaitWorkers(timeout: Duration = .seconds(10)) throws {
+        for index in 0..<workerCount {
+            _ = try query(worker: index, assetID: "", depth: 0, timeout: timeout)
+        }
+    }
+
+    private mutating func query(worker index: Int, assetID: String, depth: Int, timeout: Duration) throws
+        -> BookSummary?
+    {
         let requestID = nextRequestID
         nextRequestID += 1
         try sendControl(

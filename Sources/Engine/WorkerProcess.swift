@@ -157,11 +157,13 @@ struct WorkerCore {
         let header = RecordCodec.header(at: record)
         switch header.kind {
         case RecordKind.priceChange.rawValue:
+            store.currentInputLine = Int(RecordCodec.inputLine(at: record, kind: header.kind))
             if store.apply(RecordCodec.priceChange(at: record, assetLength: Int(header.assetLength))) == .applied {
                 stats.updatesApplied += 1
             }
             stats.priceChanges += 1
         case RecordKind.book.rawValue:
+            store.currentInputLine = Int(RecordCodec.inputLine(at: record, kind: header.kind))
             if store.apply(RecordCodec.book(at: record, assetLength: Int(header.assetLength))) == .applied {
                 stats.updatesApplied += 1
             }

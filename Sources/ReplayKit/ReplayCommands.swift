@@ -8,6 +8,7 @@ public enum ReplayCommands {
             VerifyCommand.self,
             BenchParserCommand.self,
             BenchBookCommand.self,
+            BenchEngineCommand.self,
             TapeCommand.self,
             ServeCommand.self,
         ]

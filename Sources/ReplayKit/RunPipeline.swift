@@ -79,10 +79,17 @@ public enum ReplayRun {
         } catch {
             throw CommandError("could not start \(options.workers) worker process(es): \(error)")
         }
-        let router = try Router(
+        var router = try Router(
             channels: manager.inputChannels, workerCount: options.workers,
             routing: options.routing == "jump" ? .jump : .md5,
             backpressure: options.backpressure == "drop" ? .drop : .block)
+
+        do {
+            try router.awaitWorkers()
+        } catch {
+            _ = try? manager.stop(timeout: .seconds(2))
+            throw CommandError("the worker processes did not come up: \(error)")
+        }
 
         var state = PipelineState(options: options)
         var filter = PipelineFilter()
@@ -113,7 +120,8 @@ public enum ReplayRun {
                     if let header = reader.header, !state.sideDataSent {
                         state.sideDataSent = true
                         state.headerAssets = header.assets
-                        for (asset, side) in header.sideData.sorted(by: { $0.key < $1.key }) {
+                        for (asset, side) in header.sideData.sorted(by: { $0.key < $1.key })
+                        where options.assets?.contains(asset) ?? true {
                             try sink.router.setSideData(
                                 MarketSideData(
                                     market: side.market, minOrderSize: side.minOrderSize, negRisk: side.negRisk,
@@ -142,6 +150,7 @@ public enum ReplayRun {
                     }
                     sink.filter.connection = frame.conn
                     sink.filter.line = state.line
+                    sink.router.currentInputLine = Int64(reader.currentLineNumber)
                     state.bytes += frame.bytes.count
                     sink.filter.lastError = nil
                     let beforeParse = cshim_monotonic_ns()

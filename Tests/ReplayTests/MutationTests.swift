@@ -164,9 +164,10 @@ struct MutationTests {
         let first = hash.object("firstDivergence")
         #expect(first.string("assetID") == target.asset, "firstDivergence: \(first), dropped from \(target.asset)")
         #expect(report.string("status") == "warnings")
-        withKnownIssue("workers never learn tape lines (BookStore.currentInputLine is not set by the Engine)") {
-            #expect((first.int("line") ?? 0) > 0, "firstDivergence.line must be a 1-based tape line")
-        }
+        // The divergence is noticed at the dropped line (1-based: index + 1) or later, never before it.
+        let line = first.int("line") ?? 0
+        #expect(line >= target.line + 1, "firstDivergence.line \(line) is before the dropped line \(target.line + 1)")
+        #expect(line <= tape.lines.count, "firstDivergence.line \(line) is past the end of the tape")
         // The same tape, unmutated, has no divergence (the bundled golden pins 130 verified hashes).
         #expect(report.object("input").int("frames") == 110)
     }

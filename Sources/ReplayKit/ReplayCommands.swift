@@ -8,6 +8,7 @@ public enum ReplayCommands {
             VerifyCommand.self,
             BenchParserCommand.self,
             BenchBookCommand.self,
+            BenchCommand.self,
             TapeCommand.self,
             ServeCommand.self,
         ]

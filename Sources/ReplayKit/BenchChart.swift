@@ -114,7 +114,7 @@ enum BenchChart {
             <text x="\(Int(width / 2))" y="50" text-anchor="middle" font-size="12" fill="#444444">\(escape(subtitle))</text>
 
             """
-        let top = 80.0
+        let top = 96.0
         let bottom = height - 110
         out += panel(
             id: "throughput", title: "Throughput", yLabel: "messages per second (median)", points: throughput,
@@ -132,7 +132,8 @@ enum BenchChart {
         id: String, title: String, yLabel: String, points: [Point], labels: [String], color: String, left: Double,
         right: Double, top: Double, bottom: Double
     ) -> String {
-        let high = points.map(\.spread.max).max() ?? 0
+        // 8 % headroom so the value labels above the highest point stay inside the frame.
+        let high = (points.map(\.spread.max).max() ?? 0) * 1.08
         let y = ChartScale(high: high, tickCount: 5, rangeLow: bottom, rangeHigh: top)
         let slot = (right - left) / Double(max(labels.count, 1))
         func x(_ label: String) -> Double {

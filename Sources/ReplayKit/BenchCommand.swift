@@ -167,7 +167,9 @@ enum BenchCommand: Subcommand {
                 runOptions.verifyExchangeHash = options.verifyExchangeHash
                 runOptions.quiet = true
                 ProcessMemory.resetPeak()
+                let started = DispatchTime.now().uptimeNanoseconds
                 let outcome = try ReplayRun.execute(options: runOptions, notify: progress.notify)
+                let executeSeconds = Double(DispatchTime.now().uptimeNanoseconds - started) / 1e9
                 progress.finish()
                 let peak = ProcessMemory.peakResidentBytes()
                 if let reference = first, reference.tape.contentDigest != outcome.report.tape.contentDigest {
@@ -176,7 +178,8 @@ enum BenchCommand: Subcommand {
                             + "\(outcome.report.tape.contentDigest)); rerun on a tape that is not being written")
                 }
                 if first == nil { first = outcome.report }
-                samples.append(BenchSample(report: outcome.report, routerPeakBytes: peak))
+                samples.append(
+                    BenchSample(report: outcome.report, routerPeakBytes: peak, executeSeconds: executeSeconds))
             }
             rows.append(BenchRow(workers: workers, samples: samples))
         }

@@ -41,6 +41,9 @@ enum BenchBottleneck: String, Codable, Sendable, CaseIterable {
     case ipc = "IPC"
     /// The router waits on full worker rings and the busiest worker is applying most of the time.
     case apply = "apply"
+    /// The router thread's time outside read, parse+route, blocked and pacing dominates: the tape
+    /// digest (SHA-256 of every line) and per-frame bookkeeping.
+    case routerOther = "router other"
     /// A paced run that spent most of its time waiting for the recorded schedule: nothing limits it.
     case pacing = "pacing (schedule)"
 
@@ -57,7 +60,8 @@ enum BenchBottleneck: String, Codable, Sendable, CaseIterable {
     /// 1. pacing wait > 50 % of wall → `pacing` (the run kept up with its schedule);
     /// 2. router blocked on full rings > 30 % of wall → the workers are the limit: `apply` when
     ///    the busiest worker's apply time ≥ 50 % of wall, otherwise `ipc`;
-    /// 3. otherwise the router thread is the limit: the larger of read and parse+route.
+    /// 3. otherwise the router thread is the limit: the largest of read, parse+route and the
+    ///    rest of its wall time (`routerOtherSeconds`: digest, bookkeeping).
     static func classify(_ stages: RunReport.Stages) -> (bottleneck: BenchBottleneck, reason: String) {
         let wall = Swift.max(stages.wallSeconds, 1e-9)
         let pacing = stages.pacingWaitSeconds / wall
@@ -73,9 +77,20 @@ enum BenchBottleneck: String, Codable, Sendable, CaseIterable {
                 "router blocked on full rings \(percent(blocked)) of wall, busiest worker applying \(percent(busy))"
             return (busy >= applyBusyThreshold ? .apply : .ipc, why)
         }
+        let other = routerOtherSeconds(stages) / wall
         let why =
-            "read \(percent(read)), parse+route \(percent(parse)), blocked \(percent(blocked)) of wall"
+            "read \(percent(read)), parse+route \(percent(parse)), other \(percent(other)), "
+            + "blocked \(percent(blocked)) of wall"
+        if other > read && other > parse { return (.routerOther, why) }
         return (read >= parse ? .tapeReading : .parsingRouting, why)
+    }
+
+    /// Router-thread wall time not in read, parse+route, blocked or pacing (never negative).
+    static func routerOtherSeconds(_ stages: RunReport.Stages) -> Double {
+        Swift.max(
+            0,
+            stages.wallSeconds - stages.readSeconds - stages.parseRouteSeconds - stages.routerBlockedSeconds
+                - stages.pacingWaitSeconds)
     }
 
     static func percent(_ fraction: Double) -> String {
@@ -109,7 +124,8 @@ struct BenchRow: Codable, Sendable, Equatable {
         var routerPeakBytes: Int?
     }
     struct CPU: Codable, Sendable, Equatable {
-        /// Router process CPU seconds ÷ wall seconds (1 = one core busy the whole run).
+        /// Router process CPU seconds ÷ wall seconds of the run, worker start to exit (1 = one core
+        /// busy the whole run).
         var routerUtilisation: BenchSpread
         /// All workers' CPU seconds ÷ wall seconds (up to the worker count).
         var workersUtilisation: BenchSpread
@@ -119,6 +135,8 @@ struct BenchRow: Codable, Sendable, Equatable {
         var parseRouteSeconds: Double
         var routerBlockedSeconds: Double
         var pacingWaitSeconds: Double
+        /// Wall − read − parse+route − blocked − pacing: tape digest and bookkeeping.
+        var routerOtherSeconds: Double
         var workerApplySeconds: Double
         var maxWorkerApplySeconds: Double
         var wallSeconds: Double
@@ -190,6 +208,9 @@ struct BenchReport: Codable, Sendable, Equatable {
 struct BenchSample: Sendable {
     var report: RunReport
     var routerPeakBytes: Int?
+    /// Wall time of the whole `ReplayRun.execute` call (worker start to worker exit): the interval
+    /// the CPU times cover. `stages.wallSeconds` covers only the replay loop.
+    var executeSeconds: Double?
 
     var wallSeconds: Double { report.stages?.wallSeconds ?? report.throughput?.wallSeconds ?? 0 }
     var bookUpdates: Int { report.workers.reduce(0) { $0 + $1.updates } }
@@ -244,10 +265,14 @@ extension BenchRow {
 
         let stageSamples = samples.compactMap(\.report.stages)
         func stage(_ pick: (RunReport.Stages) -> Double) -> Double { BenchSpread(stageSamples.map(pick)).median }
+        func utilisation(_ pick: @escaping (RunReport.Stages) -> Double) -> BenchSpread {
+            BenchSpread(
+                samples.compactMap { sample in
+                    sample.report.stages.map { pick($0) / Swift.max(sample.executeSeconds ?? $0.wallSeconds, 1e-9) }
+                })
+        }
         cpu = CPU(
-            routerUtilisation: BenchSpread(stageSamples.map { $0.routerCPUSeconds / Swift.max($0.wallSeconds, 1e-9) }),
-            workersUtilisation: BenchSpread(
-                stageSamples.map { $0.workersCPUSeconds / Swift.max($0.wallSeconds, 1e-9) }))
+            routerUtilisation: utilisation(\.routerCPUSeconds), workersUtilisation: utilisation(\.workersCPUSeconds))
         let median = RunReport.Stages(
             readSeconds: stage(\.readSeconds), parseRouteSeconds: stage(\.parseRouteSeconds),
             routerBlockedSeconds: stage(\.routerBlockedSeconds), pacingWaitSeconds: stage(\.pacingWaitSeconds),
@@ -257,6 +282,7 @@ extension BenchRow {
         stages = Stages(
             readSeconds: median.readSeconds, parseRouteSeconds: median.parseRouteSeconds,
             routerBlockedSeconds: median.routerBlockedSeconds, pacingWaitSeconds: median.pacingWaitSeconds,
+            routerOtherSeconds: BenchBottleneck.routerOtherSeconds(median),
             workerApplySeconds: median.workerApplySeconds, maxWorkerApplySeconds: median.maxWorkerApplySeconds,
             wallSeconds: median.wallSeconds)
         if stageSamples.isEmpty {

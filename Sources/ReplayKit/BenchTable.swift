@@ -45,19 +45,23 @@ enum BenchTable {
         }
         out += align(headers: headers, rows: cells, leftAligned: [headers.count - 1])
         out.append("")
-        out.append("Stage times, median seconds (router thread: read / parse+route / blocked on full ring):")
+        out.append(
+            "Stage times, median seconds (router thread: read / parse+route / other = digest and bookkeeping / blocked on a full ring / pacing):"
+        )
         for row in report.rows {
             let s = row.stages
             out.append(
                 String(
-                    format: "  %2d worker(s): wall %.3f, read %.3f, parse+route %.3f, blocked %.3f, pacing %.3f; "
+                    format:
+                        "  %2d worker(s): wall %.3f, read %.3f, parse+route %.3f, other %.3f, blocked %.3f, pacing %.3f; "
                         + "apply %.3f (busiest worker %.3f) → ", row.workers, s.wallSeconds, s.readSeconds,
-                    s.parseRouteSeconds, s.routerBlockedSeconds, s.pacingWaitSeconds, s.workerApplySeconds,
+                    s.parseRouteSeconds, s.routerOtherSeconds, s.routerBlockedSeconds, s.pacingWaitSeconds,
+                    s.workerApplySeconds,
                     s.maxWorkerApplySeconds) + "\(row.bottleneck): \(row.bottleneckReason)")
         }
         out.append(
             "RSS router = peak (VmHWM) of the replay process; RSS worker = largest worker's resident size at its end. "
-                + "CPU = CPU seconds ÷ wall seconds.")
+                + "CPU = CPU seconds ÷ wall seconds of the run from worker start to exit.")
         return out
     }
 

@@ -25,6 +25,8 @@ private func stages(
     (stages(read: 1, parse: 5, blocked: 3, busiestApply: 9), BenchBottleneck.parsingRouting),
     (stages(read: 6, parse: 2, blocked: 1, busiestApply: 3), BenchBottleneck.tapeReading),
     (stages(read: 2, parse: 6, blocked: 1, busiestApply: 3), BenchBottleneck.parsingRouting),
+    // Neither read nor parse+route: the rest of the router thread's time (digest, bookkeeping).
+    (stages(read: 2, parse: 2, blocked: 1, busiestApply: 3), BenchBottleneck.routerOther),
     // Busy exactly at the apply threshold counts as apply.
     (stages(blocked: 4, busiestApply: 5), BenchBottleneck.apply),
     // Paced runs that mostly wait are schedule-bound, even if also blocked.
@@ -39,6 +41,11 @@ func bottleneckRule(_ stages: RunReport.Stages, _ expected: BenchBottleneck) {
 @Test func bottleneckReasonQuotesTheFractions() {
     let verdict = BenchBottleneck.classify(stages(read: 1, parse: 2, blocked: 6, busiestApply: 8))
     #expect(verdict.reason == "router blocked on full rings 60% of wall, busiest worker applying 80%")
+}
+
+@Test func routerOtherIsTheUnattributedRestAndNeverNegative() {
+    #expect(BenchBottleneck.routerOtherSeconds(stages(wall: 10, read: 2, parse: 3, blocked: 1, pacing: 1)) == 3)
+    #expect(BenchBottleneck.routerOtherSeconds(stages(wall: 1, read: 2, parse: 3)) == 0)
 }
 
 @Test func spreadMedianMinMax() {
@@ -99,7 +106,7 @@ func tickLabels(_ value: Double, _ expected: String) {
         cpu: .init(routerUtilisation: BenchSpread([1]), workersUtilisation: BenchSpread([1])),
         stages: .init(
             readSeconds: 0, parseRouteSeconds: 0, routerBlockedSeconds: 0, pacingWaitSeconds: 0,
-            workerApplySeconds: 0, maxWorkerApplySeconds: 0, wallSeconds: 1),
+            routerOtherSeconds: 0, workerApplySeconds: 0, maxWorkerApplySeconds: 0, wallSeconds: 1),
         bottleneck: "apply", bottleneckReason: "test")
     let report = BenchReport(
         date: "2026-12-03T17:00:00Z",

@@ -64,6 +64,19 @@ struct ChartScale: Equatable {
         return ticks
     }
 
+    /// A data value to three significant digits with a k/M/G suffix: "282k", "35.7k", "1.23M", "8.5".
+    static func valueLabel(_ value: Double) -> String {
+        let magnitude = abs(value)
+        let (scaled, suffix) =
+            magnitude >= 1e9
+            ? (value / 1e9, "G")
+            : magnitude >= 1e6 ? (value / 1e6, "M") : magnitude >= 1e3 ? (value / 1e3, "k") : (value, "")
+        let digits = abs(scaled) >= 100 ? 0 : abs(scaled) >= 10 ? 1 : 2
+        var text = String(format: "%.\(digits)f", scaled)
+        while text.contains(".") && (text.hasSuffix("0") || text.hasSuffix(".")) { text.removeLast() }
+        return text + suffix
+    }
+
     /// "0", "250k", "1.5M", "2.5", "0.25": short tick labels.
     static func label(_ value: Double) -> String {
         let magnitude = abs(value)
@@ -184,7 +197,7 @@ enum BenchChart {
             out += "(min \(ChartScale.label(point.spread.min)), max \(ChartScale.label(point.spread.max)))</title>"
             out += "</circle>\n"
             out += text(
-                x: px + 9, y: y(point.spread.median) - 7, ChartScale.label(point.spread.median), anchor: "start",
+                x: px + 10, y: y(point.spread.median) - 6, ChartScale.valueLabel(point.spread.median), anchor: "start",
                 extra: "font-size=\"11\" fill=\"\(color)\"")
         }
         out += "</g>\n"

@@ -209,6 +209,8 @@ final class BenchProgress: Sendable {
     private struct State {
         var line = ProgressLine(intervalSeconds: 0.2)
         var label = ""
+        /// Warnings already shown: the same one (e.g. more workers than cores) recurs every run.
+        var warned: Set<String> = []
     }
     private let state = Mutex(State())
 
@@ -225,8 +227,11 @@ final class BenchProgress: Sendable {
         { [self] notice in
             switch notice {
             case .warning(let text):
-                state.withLock { $0.line.finish() }
-                printError("warning: \(text)")
+                let isNew = state.withLock { state in
+                    state.line.finish()
+                    return state.warned.insert(text).inserted
+                }
+                if isNew { printError("warning: \(text)") }
             case .progress(let progress):
                 state.withLock { state in
                     let label = state.label

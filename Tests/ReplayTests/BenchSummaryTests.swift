@@ -97,6 +97,13 @@ func tickLabels(_ value: Double, _ expected: String) {
     #expect(ChartScale.label(value) == expected)
 }
 
+@Test(arguments: [
+    (282_310.0, "282k"), (35_652.0, "35.7k"), (1_234_567.0, "1.23M"), (8.5, "8.5"), (0.0, "0"), (100.0, "100"),
+])
+func pointLabelsHaveThreeSignificantDigits(_ value: Double, _ expected: String) {
+    #expect(ChartScale.valueLabel(value) == expected)
+}
+
 @Test func chartEscapesTextAndDrawsOnePointPerMeasuredValue() throws {
     let row = BenchRow(
         workers: 2, runs: 3, wallSeconds: BenchSpread([1]), messagesPerSecond: BenchSpread([90, 100, 110]),

@@ -114,7 +114,7 @@ enum BenchChart {
         let title = "replay bench — \(report.tape.name)"
         let memory = String(format: "%.1f GiB", Double(machine.memoryBytes) / 1_073_741_824)
         let subtitle =
-            "\(machine.cores) cores, \(machine.cpuModel), \(memory) · speed \(report.options.speed) · "
+            "\(machine.cores) cores, \(machine.cpuModel), \(memory) · speed \(report.options.speed) · exchange-hash \(report.options.exchangeHash) · "
             + "\(report.options.repeats) run(s) per point · tape \(report.tape.contentDigest.prefix(12)) · \(report.date)"
 
         var out = """

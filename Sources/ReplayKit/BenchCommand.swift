@@ -14,11 +14,14 @@ struct BenchOptions: Equatable {
     var json = false
     var chartPath: String?
     var htmlPath: String?
+    var reportPath: String?
     var verifyExchangeHash = true
     var routing = "md5"
     var arguments: [String] = []
 
-    static let valueOptions: Set<String> = ["workers", "speed", "repeat", "chart", "html", "exchange-hash", "routing"]
+    static let valueOptions: Set<String> = [
+        "workers", "speed", "repeat", "chart", "html", "report", "exchange-hash", "routing",
+    ]
     static let flagOptions: Set<String> = ["json", "help"]
 
     static func parse(_ words: [String]) throws -> BenchOptions {
@@ -42,6 +45,7 @@ struct BenchOptions: Equatable {
         options.json = arguments.flag("json")
         options.chartPath = arguments.value("chart")
         options.htmlPath = arguments.value("html")
+        options.reportPath = arguments.value("report")
         options.verifyExchangeHash = try arguments.choice("exchange-hash", ["on", "off"], default: "on") == "on"
         options.routing = try arguments.choice("routing", ["md5", "jump"], default: "md5")
         return options
@@ -100,6 +104,7 @@ enum BenchCommand: Subcommand {
                                 check the exchange's book hashes while replaying (default on)
           --routing md5|jump    asset → worker mapping (default md5)
           --json                print the sweep as JSON (schema polytape-bench/1, docs/BENCHMARKS.md)
+          --report FILE.json    also write that JSON to FILE (keeps the table on the terminal)
           --chart FILE.svg      write a chart: throughput and p99 latency against worker count
           --html FILE.html      write an HTML page with the chart and the table
 
@@ -138,11 +143,15 @@ enum BenchCommand: Subcommand {
         if let path = options.htmlPath {
             try RunCommand.write(Data(BenchChart.html(report).utf8), to: path, what: "HTML page")
         }
+        let json = try report.jsonData()
+        if let path = options.reportPath {
+            try RunCommand.write(json, to: path, what: "JSON report")
+        }
         if options.json {
-            FileHandle.standardOutput.write(try report.jsonData())
+            FileHandle.standardOutput.write(json)
         } else {
             print(BenchTable.render(report), terminator: "")
-            for path in [options.chartPath, options.htmlPath].compactMap({ $0 }) {
+            for path in [options.chartPath, options.htmlPath, options.reportPath].compactMap({ $0 }) {
                 print("wrote \(path)")
             }
         }

@@ -134,7 +134,7 @@ func benchUsageErrorsExit64(_ arguments: [String]) throws {
 @Test func benchOptionsParse() throws {
     let options = try BenchOptions.parse([
         "t.zst", "--workers", "1,2,4,8", "--speed", "10x", "--repeat", "5", "--json", "--chart", "c.svg", "--html",
-        "p.html", "--exchange-hash", "off", "--routing", "jump",
+        "p.html", "--exchange-hash", "off", "--routing", "jump", "--report", "r.json",
     ])
     #expect(options.tapes == ["t.zst"])
     #expect(options.workerCounts == [1, 2, 4, 8])
@@ -143,6 +143,7 @@ func benchUsageErrorsExit64(_ arguments: [String]) throws {
     #expect(options.json)
     #expect(options.chartPath == "c.svg")
     #expect(options.htmlPath == "p.html")
+    #expect(options.reportPath == "r.json")
     #expect(!options.verifyExchangeHash)
     #expect(options.routing == "jump")
     let defaults = try BenchOptions.parse([])

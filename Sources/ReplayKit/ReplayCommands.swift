@@ -6,11 +6,12 @@ public enum ReplayCommands {
         [
             RunCommand.self,
             VerifyCommand.self,
+            TapeCommand.self,
+            ServeCommand.self,
+            BenchCommand.self,
             BenchParserCommand.self,
             BenchBookCommand.self,
             BenchEngineCommand.self,
-            TapeCommand.self,
-            ServeCommand.self,
         ]
     }
 }

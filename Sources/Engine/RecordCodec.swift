@@ -207,7 +207,8 @@ enum RecordCodec {
         _ e: BookEvent, enqueueNanos: UInt64, inputLine: Int64 = 0, to base: UnsafeMutableRawPointer, length: Int
     ) {
         let fixed = BookFixed(
-            timestampMs: e.timestampMs, inputLine: inputLine, hash: e.hash, tickSize: e.tickSize, lastTradePrice: e.lastTradePrice,
+            timestampMs: e.timestampMs, inputLine: inputLine, hash: e.hash, tickSize: e.tickSize,
+            lastTradePrice: e.lastTradePrice,
             bidCount: UInt32(e.bids.count), askCount: UInt32(e.asks.count), marketLength: UInt32(e.market.count),
             hadEventType: e.hadEventType)
         let levels = writePrefix(
@@ -228,7 +229,8 @@ enum RecordCodec {
         length: Int
     ) {
         let fixed = PriceChangeFixed(
-            timestampMs: e.timestampMs, inputLine: inputLine, price: e.price, size: e.size, hash: e.hash, bestBid: e.bestBid,
+            timestampMs: e.timestampMs, inputLine: inputLine, price: e.price, size: e.size, hash: e.hash,
+            bestBid: e.bestBid,
             bestAsk: e.bestAsk, indexInMessage: Int32(truncatingIfNeeded: e.indexInMessage),
             countInMessage: Int32(truncatingIfNeeded: e.countInMessage), marketLength: UInt32(e.market.count),
             side: e.side, generation: e.generation)

@@ -250,7 +250,8 @@ struct PipelineState {
             problems += worker.counters["crossedBooks", default: 0] + worker.counters["topOfBookMismatches", default: 0]
         }
         return RunReport(
-            tape: RunReport.TapeIdentity(paths: files, contentDigest: digest, frameCount: frames),
+            tape: RunReport.TapeIdentity(
+                paths: files, contentDigest: digest, digestAlgorithm: ContentDigest.algorithm, frameCount: frames),
             options: RunReport.Options(options), input: input, workers: workers,
             router: result.router?.namedCounts ?? [:], throughput: throughput, pacing: pacing,
             untrustedBooks: untrusted.sorted { $0.assetID < $1.assetID }, exchangeHash: hash,

@@ -11,7 +11,7 @@ public enum ReportText {
         let input = report.input
         line("tape      \(report.tape.paths.joined(separator: ", "))")
         line(
-            "          \(report.tape.frameCount) frames, \(bytes(input.bytes)) of frames, sha256 \(report.tape.contentDigest.prefix(16))…"
+            "          \(report.tape.frameCount) frames, \(bytes(input.bytes)) of frames, \(report.tape.digestAlgorithm) \(report.tape.contentDigest)"
         )
         let types = input.messagesByType.sorted { $0.key < $1.key }.map { "\($0.key) \($0.value)" }
         line("messages  \(types.joined(separator: ", "))")

@@ -1,7 +1,6 @@
 // The main job: read a tape, pace it, parse every frame, route every event to its worker
 // process, then collect the workers' results into a run report.
 public import Book
-import COpenSSL
 import CShim
 import Engine
 import Feed
@@ -84,13 +83,6 @@ public enum ReplayRun {
             routing: options.routing == "jump" ? .jump : .md5,
             backpressure: options.backpressure == "drop" ? .drop : .block)
 
-        do {
-            try router.awaitWorkers()
-        } catch {
-            _ = try? manager.stop(timeout: .seconds(2))
-            throw CommandError("the worker processes did not come up: \(error)")
-        }
-
         var state = PipelineState(options: options)
         var filter = PipelineFilter()
         filter.assets = options.assets
@@ -98,22 +90,30 @@ public enum ReplayRun {
             filter.fromMs = options.fromNs.map { $0 / 1_000_000 }
             filter.toMs = options.toNs.map { $0 / 1_000_000 }
         }
+        // Every worker must be up and reading before the clock starts: start-up is neither
+        // routing latency nor pacing lateness. A worker that dies meanwhile fails the run below.
+        var failure: (any Error)?
+        do {
+            try router.awaitWorkers()
+        } catch {
+            failure = error
+        }
         var sink = PipelineSink(router: router, filter: filter)
         var parser = FeedParser()
         var pacer = Pacer(speed: options.speed, clock: MonotonicClock())
-        let digest = TapeDigest()
+        var digest = ContentDigest()
         let startNs = cshim_monotonic_ns()
         var lastProgressNs = startNs
-        var failure: (any Error)?
         let cpuAtStart = CPUTimes.now()
         var timing = StageTiming()
         var beforeRead = startNs
 
         do {
+            if let failure { throw failure }
             while let record = try reader.next() {
                 let afterRead = cshim_monotonic_ns()
                 timing.readNs &+= afterRead &- beforeRead
-                digest.update(reader.currentLine)
+                digest.update(line: reader.currentLine)
                 state.line += 1
                 switch record {
                 case .header:
@@ -273,31 +273,5 @@ struct CPUTimes {
     static func - (lhs: CPUTimes, rhs: CPUTimes) -> CPUTimes {
         CPUTimes(
             selfSeconds: lhs.selfSeconds - rhs.selfSeconds, childrenSeconds: lhs.childrenSeconds - rhs.childrenSeconds)
-    }
-}
-
-/// SHA-256 over the tape's decompressed lines (each with its newline): the tape's identity
-/// in reports and goldens, independent of file names and compression.
-final class TapeDigest {
-    private let context: OpaquePointer
-    private static let newline: [UInt8] = [0x0A]
-
-    init() {
-        context = EVP_MD_CTX_new()
-        EVP_DigestInit_ex(context, EVP_sha256(), nil)
-    }
-
-    deinit { EVP_MD_CTX_free(context) }
-
-    func update(_ line: UnsafeRawBufferPointer) {
-        if let base = line.baseAddress { EVP_DigestUpdate(context, base, line.count) }
-        _ = Self.newline.withUnsafeBytes { EVP_DigestUpdate(context, $0.baseAddress, 1) }
-    }
-
-    func finish() -> String {
-        var digest = [UInt8](repeating: 0, count: 32)
-        var length: UInt32 = 0
-        EVP_DigestFinal_ex(context, &digest, &length)
-        return digest.prefix(Int(length)).map { String(format: "%02x", $0) }.joined()
     }
 }

@@ -119,7 +119,7 @@ extension RunReport {
         public var paths: [String]
         /// Lowercase hex digest of the concatenated decompressed tape lines (each with its LF).
         public var contentDigest: String
-        /// `sha256` or `sha1`: the algorithm of `contentDigest`.
+        /// The algorithm of `contentDigest`: `xxh64` from `replay run`; `sha256` or `sha1` from other producers.
         public var digestAlgorithm: String
         /// Frame lines read (header, footer and connection-event lines excluded).
         public var frameCount: Int

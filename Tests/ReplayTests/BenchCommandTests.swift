@@ -64,7 +64,7 @@ private final class SVGCollector: NSObject, XMLParserDelegate {
     #expect(report.machine.cores >= 1)
     #expect(!report.machine.cpuModel.isEmpty)
     #expect(report.machine.memoryBytes > 0)
-    #expect(report.tape.contentDigest.count == 64)
+    #expect(report.tape.contentDigest.count == 16 && report.tape.digestAlgorithm == "xxh64")
     #expect(report.tape.name == "g3-enrico-2026-09.ndjson.zst")
     #expect(report.tape.messages > 0)
     #expect(ISO8601DateFormatter().date(from: report.date) != nil)

@@ -1,5 +1,6 @@
 // Pacing: release each frame at its recorded time divided by the speed factor.
 import CShim
+public import Engine
 import Glibc
 
 /// Where the pacer reads the time and how it waits. Real runs use `MonotonicClock`; tests
@@ -76,7 +77,8 @@ public struct Pacer<Clock: PacingClock> {
     private var anchorRecordedNs: Int64?
     private var anchorMonotonicNs: UInt64 = 0
     private var lastRecordedNs: Int64 = .min
-    public private(set) var lateness = LatenessHistogram()
+    /// Actual minus scheduled release time of every paced frame, in ns.
+    public private(set) var lateness = LatencyHistogram()
     /// How often the schedule was re-anchored because the pipeline fell too far behind.
     public private(set) var reanchors = 0
     /// Frames whose recorded time went backwards (released at once, not counted late).
@@ -114,47 +116,5 @@ public struct Pacer<Clock: PacingClock> {
             anchorMonotonicNs = actual
             reanchors += 1
         }
-    }
-}
-
-/// Lateness (actual minus scheduled release time) in a log-linear histogram: exact below
-/// 1 µs resolution is not needed, 1/32 relative precision is.
-public struct LatenessHistogram: Sendable, Equatable {
-    private var buckets = [UInt64](repeating: 0, count: 64 * 32)
-    public private(set) var count: UInt64 = 0
-    public private(set) var maxNs: UInt64 = 0
-
-    public init() {}
-
-    public mutating func record(_ ns: UInt64) {
-        count += 1
-        maxNs = Swift.max(maxNs, ns)
-        buckets[Self.bucket(of: ns)] += 1
-    }
-
-    static func bucket(of value: UInt64) -> Int {
-        if value < 32 { return Int(value) }
-        let exponent = 63 - value.leadingZeroBitCount  // ≥ 5
-        let mantissa = Int((value >> UInt64(exponent - 5)) & 31)
-        return (exponent - 4) * 32 + mantissa
-    }
-
-    static func upperBound(of bucket: Int) -> UInt64 {
-        if bucket < 32 { return UInt64(bucket) }
-        let exponent = bucket / 32 + 4
-        let mantissa = UInt64(bucket % 32)
-        return ((32 + mantissa + 1) << UInt64(exponent - 5)) - 1
-    }
-
-    /// The value at quantile `q` (0...1), as the upper bound of its bucket, capped at the max.
-    public func quantile(_ q: Double) -> UInt64 {
-        guard count > 0 else { return 0 }
-        let rank = UInt64((Double(count) * q).rounded(.up))
-        var seen: UInt64 = 0
-        for (index, n) in buckets.enumerated() where n > 0 {
-            seen += n
-            if seen >= Swift.max(rank, 1) { return Swift.min(Self.upperBound(of: index), maxNs) }
-        }
-        return maxNs
     }
 }

@@ -156,7 +156,7 @@ struct PipelineState {
 
     func makeReport(
         files: [String], reader: TapeReader, digest: String, sink: PipelineSink, result: RunResult,
-        lateness: LatenessHistogram?, wallSeconds: Double
+        lateness: LatencyHistogram?, wallSeconds: Double
     ) -> RunReport {
         var messagesByType: [String: Int] = [
             "book": summary.books, "price_change": summary.priceChanges, "last_trade_price": summary.lastTrades,
@@ -239,7 +239,7 @@ struct PipelineState {
         let pacing = lateness.map {
             RunReport.Pacing(
                 p50: Double($0.quantile(0.5)) / 1000, p99: Double($0.quantile(0.99)) / 1000,
-                max: Double($0.maxNs) / 1000)
+                max: Double($0.max) / 1000)
         }
         // REPORT_FORMAT.md: books a connection break left untrusted make the verdict `warnings`.
         // Books that only ever had header side data (never a snapshot, e.g. assets outside

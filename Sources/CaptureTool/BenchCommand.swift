@@ -1,6 +1,7 @@
+import Capture
 // `capture bench`: capture throughput from a loopback feed at maximum speed (see
 // docs/BENCHMARKS.md "Capture" and tools/bench-capture).
-import Capture
+import CommandLineSupport
 import Foundation
 
 enum BenchCommand: CaptureSubcommand {

@@ -1,5 +1,6 @@
-// Subcommand dispatch and the conventions every subcommand shares.
 import Capture
+// Subcommand dispatch and the conventions every subcommand shares.
+import CommandLineSupport
 import Foundation
 
 /// A `capture` subcommand.

@@ -1,5 +1,6 @@
-// `capture markets`: which markets are active, with the asset ids to record.
 import Capture
+// `capture markets`: which markets are active, with the asset ids to record.
+import CommandLineSupport
 import Foundation
 
 enum MarketsCommand: CaptureSubcommand {

@@ -1,5 +1,6 @@
-// `capture record`: resolve the assets, record until stopped, print a summary.
 import Capture
+// `capture record`: resolve the assets, record until stopped, print a summary.
+import CommandLineSupport
 import Dispatch
 import Foundation
 import Synchronization

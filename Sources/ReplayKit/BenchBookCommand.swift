@@ -1,5 +1,6 @@
-// `replay bench-book`: order-book apply throughput and exchange-hash cost.
 import Book
+// `replay bench-book`: order-book apply throughput and exchange-hash cost.
+import CommandLineSupport
 import Foundation
 
 enum BenchBookCommand: Subcommand {

@@ -1,6 +1,7 @@
 // `replay bench`: the worker-count sweep. Replays one tape with each worker count, several
 // times, and reports throughput, latency, balance, memory, CPU and the bottleneck per row as a
 // table, JSON, an SVG chart and an HTML page.
+import CommandLineSupport
 import Foundation
 import Synchronization
 import Verify

@@ -1,4 +1,5 @@
 // `replay bench-engine`: router + worker processes on a synthetic in-memory stream.
+import CommandLineSupport
 import Engine
 import Foundation
 

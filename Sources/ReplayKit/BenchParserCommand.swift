@@ -1,4 +1,5 @@
 // `replay bench-parser`: the feed parser against Foundation's JSONDecoder on the same frames.
+import CommandLineSupport
 import Feed
 import Foundation
 

@@ -1,3 +1,5 @@
+public import CommandLineSupport
+
 // The table of `replay` subcommands. Each subcommand lives in its own file; add one line here.
 
 /// Every `replay` subcommand, in the order `replay --help` lists them.

@@ -1,4 +1,5 @@
 // Top-level dispatch of the `replay` executable.
+import CommandLineSupport
 import Foundation
 
 /// Picks the subcommand named by the first argument (default: `run` on the bundled tape).

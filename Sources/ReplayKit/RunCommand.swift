@@ -1,6 +1,7 @@
+import Book
 // `replay run`: the main job. Replays tapes through the router and worker processes, prints
 // the report, and records or verifies golden files.
-import Book
+import CommandLineSupport
 import Foundation
 import Synchronization
 import Verify

@@ -1,4 +1,5 @@
 // The options of `replay run`, parsed and validated before anything is started.
+import CommandLineSupport
 public import Foundation
 
 /// Which clock `--from`/`--to` refer to.

@@ -1,7 +1,8 @@
-// The main job: read a tape, pace it, parse every frame, route every event to its worker
-// process, then collect the workers' results into a run report.
 public import Book
 import CShim
+// The main job: read a tape, pace it, parse every frame, route every event to its worker
+// process, then collect the workers' results into a run report.
+import CommandLineSupport
 import Engine
 import Feed
 public import Foundation

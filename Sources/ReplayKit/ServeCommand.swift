@@ -1,4 +1,5 @@
 // `replay serve`: parse the options, load the tape, print the URL, serve until SIGINT/SIGTERM.
+public import CommandLineSupport
 import Dispatch
 import Foundation
 import Glibc

@@ -1,5 +1,6 @@
 // `replay tape bench` (hidden; run by tools/bench-tape): reader and writer throughput on
 // one tape, median of several runs.
+import CommandLineSupport
 import Foundation
 import Tape
 

@@ -1,4 +1,5 @@
 // `replay tape cat`: frames (or whole tape lines) to standard output as NDJSON.
+import CommandLineSupport
 import Foundation
 import Tape
 

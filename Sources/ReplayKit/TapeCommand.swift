@@ -1,5 +1,6 @@
 // `replay tape <tool>`: inspect, convert, cut, repair and generate tapes. Each tool lives
 // in its own Tape*Command.swift file; this one dispatches and holds what they share.
+public import CommandLineSupport
 import Foundation
 import Tape
 

@@ -1,4 +1,5 @@
 // `replay tape import`: convert foreign captures into a tape.
+import CommandLineSupport
 import Foundation
 import Tape
 

@@ -1,4 +1,5 @@
 // `replay tape info`: what a tape holds, how long it runs, and whether it is intact.
+import CommandLineSupport
 import Foundation
 import Tape
 

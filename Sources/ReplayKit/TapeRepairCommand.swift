@@ -1,4 +1,5 @@
 // `replay tape repair`: rewrite a damaged tape into a clean one.
+import CommandLineSupport
 import Foundation
 import Tape
 

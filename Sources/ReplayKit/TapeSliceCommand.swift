@@ -1,4 +1,5 @@
 // `replay tape slice`: cut a time window or an asset subset into a new tape.
+import CommandLineSupport
 import Foundation
 import Tape
 

@@ -1,4 +1,5 @@
 // `replay tape synth`: deterministic synthetic tapes for benchmarks and tests.
+import CommandLineSupport
 import Foundation
 import Tape
 

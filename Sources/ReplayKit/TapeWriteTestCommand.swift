@@ -1,6 +1,7 @@
 // `replay tape write-test` (hidden): a writer that runs until it is killed, for the
 // crash-safety test. After every flush it prints `flushed <frames>` so the test knows
 // what must survive a kill -9.
+import CommandLineSupport
 import Foundation
 import Tape
 

@@ -1,5 +1,6 @@
 // `replay verify`: compares a saved run report with a golden file and/or targets. All the work
 // is in Verify.GoldenWorkflow; this file parses arguments and maps outcomes to exit statuses.
+public import CommandLineSupport
 import Foundation
 import Verify
 

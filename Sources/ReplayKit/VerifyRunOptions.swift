@@ -1,6 +1,7 @@
 // The golden-file side of `replay run` (`--golden`, `--write-golden`, `--bless`, `--targets`,
 // `--junit`), kept beside `replay verify` so both share one implementation: the run command
 // builds its `RunReport` and calls `VerifyRunOptions.handle(report:options:)` once.
+import CommandLineSupport
 import Foundation
 public import Verify
 

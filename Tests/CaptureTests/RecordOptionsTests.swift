@@ -1,4 +1,5 @@
 import Capture
+import CommandLineSupport
 import Foundation
 import Testing
 

@@ -1,5 +1,6 @@
 // `replay bench` as users run it: the built binary on the bundled real tape, its JSON report,
 // its SVG chart, and its usage errors.
+import CommandLineSupport
 import Foundation
 import FoundationXML
 import TestSupport

@@ -1,4 +1,5 @@
 // `--check-invariance`: the same tape with 1 and N workers gives the same final books.
+import CommandLineSupport
 import Foundation
 import TestSupport
 import Testing

@@ -2,6 +2,7 @@
 // swap two of one asset, change a size), replay it against the bundled golden, and check that
 // verification fails naming the asset that was touched and no other; and that the exchange-hash
 // oracle alone (no golden) catches a dropped change.
+import CommandLineSupport
 import Foundation
 import ReplayKit
 import TestSupport

@@ -2,6 +2,7 @@
 // bundled tape, damaged tapes, the golden workflow, pacing, bad usage and a worker killed
 // mid-run. Every wait is bounded; timing is only checked as a lower bound where pacing must
 // slow the run down.
+import CommandLineSupport
 import Foundation
 import FoundationXML
 import Glibc

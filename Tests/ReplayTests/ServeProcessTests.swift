@@ -1,6 +1,7 @@
 // `replay serve` as a process: the built binary prints its URL first, serves, and stops
 // cleanly on SIGTERM; Python's `websockets` (an independent client) receives exactly the
 // tape's frames for its assets. Loopback only; every wait is bounded.
+import CommandLineSupport
 import Feed
 import Foundation
 import Glibc

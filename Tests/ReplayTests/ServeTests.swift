@@ -1,6 +1,7 @@
 // `replay serve` over 127.0.0.1: the server runs in-process (or as the built binary) and
 // clients on our WebSocket module (and Python's `websockets`) check what it sends against
 // the bundled real tape g3-enrico-2026-09 (28 opening books, G3 mirrored price changes).
+import CommandLineSupport
 import Dispatch
 import Feed
 import Foundation

@@ -1,5 +1,6 @@
 // The options of `capture record` and `capture markets`, parsed and validated here (not in
 // the executable) so that every rule is tested in-process.
+public import CommandLineSupport
 import Foundation
 
 /// Everything `capture record` was asked to do.

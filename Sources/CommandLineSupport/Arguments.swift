@@ -1,18 +1,6 @@
-// Command-line handling for the `capture` executable, in the conventions the `replay`
-// executable uses (ReplayKit/CLI.swift, duplicated rather than shared so that Capture does
-// not depend on ReplayKit): `--help` to stdout with exit 0, usage errors to stderr as
-// `Error: ...` plus the usage line with exit 64, other failures exit 1.
-
-/// Exit statuses of the `capture` executable.
-public enum CaptureExitStatus {
-    public static let success: Int32 = 0
-    /// A runtime failure: unreachable REST API, unwritable output folder, tape write error.
-    public static let failure: Int32 = 1
-    /// The command line was wrong (sysexits EX_USAGE).
-    public static let usage: Int32 = 64
-    /// Stopped by a second SIGINT/SIGTERM (the tape was flushed and closed first): 128 + SIGINT.
-    public static let forced: Int32 = 130
-}
+// Command-line handling shared by the `replay` and `capture` executables, in the conventions
+// of swift-argument-parser: `--help` to stdout with exit 0, usage errors to stderr as
+// `Error: ...` followed by the usage line with exit 64, other failures exit 1.
 
 /// A usage error: printed as `Error: <message>` followed by the command's usage line.
 public struct UsageError: Error, CustomStringConvertible, Equatable {
@@ -69,6 +57,18 @@ public struct Arguments {
     public func flag(_ name: String) -> Bool { flags.contains(name) }
     public func value(_ name: String) -> String? { values[name]?.last }
     public func has(_ name: String) -> Bool { values[name] != nil }
+
+    /// Every value given for a repeatable option, in order.
+    public func values(_ name: String) -> [String] { values[name] ?? [] }
+
+    /// A choice among fixed words, or the default.
+    public func choice(_ name: String, _ allowed: [String], default defaultValue: String) throws(UsageError) -> String {
+        guard let text = value(name) else { return defaultValue }
+        guard allowed.contains(text) else {
+            throw UsageError("--\(name) must be one of \(allowed.joined(separator: ", ")), not '\(text)'")
+        }
+        return text
+    }
 
     /// An integer option within a range, or the default.
     public func int(_ name: String, default defaultValue: Int, range: ClosedRange<Int>) throws(UsageError) -> Int {

@@ -12,6 +12,8 @@ public enum ExitStatus {
     public static let verificationFailed: Int32 = 3
     /// The command line was wrong (sysexits EX_USAGE).
     public static let usage: Int32 = 64
+    /// Stopped by SIGINT or SIGTERM after reporting what was done (128 + SIGINT).
+    public static let interrupted: Int32 = 130
 }
 
 /// A runtime error with a message that says what happened, where, and what to do.

@@ -102,6 +102,8 @@ struct PipelineState {
     var frames = 0
     var bytes = 0
     var stopped = false
+    /// True when SIGINT/SIGTERM cut the run short.
+    var interrupted = false
     var sideDataSent = false
     var headerAssets: [String] = []
     var summary = FrameSummary()
@@ -255,7 +257,7 @@ struct PipelineState {
             options: RunReport.Options(options), input: input, workers: workers,
             router: result.router?.namedCounts ?? [:], throughput: throughput, pacing: pacing,
             untrustedBooks: untrusted.sorted { $0.assetID < $1.assetID }, exchangeHash: hash,
-            assetDigests: assetDigests, status: problems > 0 ? .warnings : .ok)
+            assetDigests: assetDigests, status: interrupted ? .failed : problems > 0 ? .warnings : .ok)
     }
 
     static func bookEntry(_ book: BookSummary) -> RunReport.BookEntry {

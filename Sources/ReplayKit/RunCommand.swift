@@ -57,7 +57,8 @@ enum RunCommand: Subcommand {
         \(VerifyRunOptions.helpText)
 
         Exit status: 0 success, 1 runtime failure (unreadable tape, dead worker), 3 verification
-        failed, 64 usage error.
+        failed, 64 usage error, 130 interrupted (Ctrl-C: the workers drain and the report covers
+        what was replayed; press Ctrl-C twice to end at once).
 
         Examples:
           replay run                                  # the bundled real tape, verified
@@ -100,11 +101,14 @@ enum RunCommand: Subcommand {
                 "replaying \(options.tapes.joined(separator: ", ")) with \(options.workers) worker(s) at \(options.speed) speed"
             )
         }
+        RunInterrupt.install()
+        defer { RunInterrupt.uninstall() }
         let outcome = try ReplayRun.execute(options: options, notify: progress.notify)
         progress.finish()
         var status = ExitStatus.success
+        let interrupted = RunInterrupt.requested
 
-        if options.checkInvariance {
+        if options.checkInvariance && !interrupted {
             var other = options
             other.workers = options.workers == 1 ? 2 : 1
             other.dumpBooksPath = nil
@@ -138,6 +142,12 @@ enum RunCommand: Subcommand {
             print(ReportText.render(outcome.report), terminator: "")
         }
 
+        if interrupted {
+            printError(
+                "interrupted: the report covers the frames replayed before the signal; nothing was verified or recorded"
+            )
+            return ExitStatus.interrupted
+        }
         if VerifyRunOptions.isRequested(options) {
             let verification = try GoldenWorkflow.handle(
                 report: outcome.report, goldenPath: options.goldenPath, writeGoldenPath: options.writeGoldenPath,

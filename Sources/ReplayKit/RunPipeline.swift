@@ -187,6 +187,14 @@ public enum ReplayRun {
                     break
                 }
                 if state.stopped { break }
+                if RunInterrupt.requested {
+                    state.interrupted = true
+                    notify(
+                        .warning(
+                            "interrupted at \(reader.currentFile) line \(reader.currentLineNumber): draining the workers and reporting what was replayed"
+                        ))
+                    break
+                }
                 beforeRead = cshim_monotonic_ns()
             }
             try sink.router.flush()

@@ -1,0 +1,37 @@
+// Ctrl-C during `replay run`: stop reading, drain the workers, report what was replayed.
+import Glibc
+import Synchronization
+
+/// Set by SIGINT/SIGTERM while a run is in progress; the run loop checks it once per frame.
+/// A second signal restores the default action, so pressing Ctrl-C twice always ends the process.
+public enum RunInterrupt {
+    private static let requestedFlag = Atomic<Bool>(false)
+
+    public static var requested: Bool { requestedFlag.load(ordering: .relaxed) }
+
+    /// Installs the handlers; the workers ignore SIGINT, so only this process reacts.
+    public static func install() {
+        requestedFlag.store(false, ordering: .relaxed)
+        // A parent may have spawned us with these signals blocked (the mask is inherited):
+        // unblock them on this thread, or Ctrl-C and `kill` would wait until the run ends.
+        var set = sigset_t()
+        sigemptyset(&set)
+        sigaddset(&set, SIGINT)
+        sigaddset(&set, SIGTERM)
+        pthread_sigmask(SIG_UNBLOCK, &set, nil)
+        for signalNumber in [SIGINT, SIGTERM] {
+            signal(signalNumber) { number in
+                if RunInterrupt.requestedFlag.exchange(true, ordering: .relaxed) {
+                    signal(number, SIG_DFL)
+                    raise(number)
+                }
+            }
+        }
+    }
+
+    /// Restores the default actions (after the run).
+    public static func uninstall() {
+        signal(SIGINT, SIG_DFL)
+        signal(SIGTERM, SIG_DFL)
+    }
+}

@@ -1,0 +1,38 @@
+import CommandLineSupport
+import Foundation
+import Glibc
+import TestSupport
+import Testing
+
+/// Ctrl-C during a paced replay: the run stops reading, drains its workers, prints the report
+/// of what was replayed, says it was interrupted, exits 130, and leaves no worker behind.
+@Test func sigintStopsARunCleanlyWithAPartialReport() throws {
+    let scratch = try ScratchDirectory()
+    let tape = scratch.path("synth.ndjson.zst")
+    let synth = try ReplayBinary.run(
+        ["tape", "synth", "-o", tape, "--assets", "20", "--duration", "30s", "--rate", "200", "--seed", "3"])
+    #expect(synth.status == ExitStatus.success, "synth: \(synth.stderr)")
+    var workers: [pid_t] = []
+    let run = try ReplayBinary.run(["run", tape, "--workers", "2", "--speed", "1x"], timeout: .seconds(60)) {
+        process in
+        let parent = process.processIdentifier
+        let deadline = ContinuousClock.now + .seconds(20)
+        while ContinuousClock.now < deadline {
+            workers = childProcessIDs(of: parent).filter { workerIndex(pid: $0) != nil }
+            if workers.count == 2 { break }
+            usleep(10_000)
+        }
+        usleep(500_000)  // let some frames through, so the partial report has something in it
+        kill(parent, SIGINT)
+    }
+    #expect(!run.timedOut, "replay run did not stop after SIGINT")
+    #expect(run.status == ExitStatus.interrupted, "stdout: \(run.stdoutText)\nstderr: \(run.stderr)")
+    #expect(run.stderr.contains("interrupted at \(tape) line"), "stderr: \(run.stderr)")
+    #expect(run.stderr.contains("nothing was verified or recorded"), "stderr: \(run.stderr)")
+    #expect(run.stdoutText.contains("status    failed"), "stdout: \(run.stdoutText)")
+    #expect(run.wallSeconds < 25, "the 30 s tape should have been cut short, took \(run.wallSeconds) s")
+    #expect(workers.count == 2)
+    let deadline = ContinuousClock.now + .seconds(10)
+    while workers.contains(where: processIsAlive) && ContinuousClock.now < deadline { usleep(10_000) }
+    #expect(!workers.contains(where: processIsAlive), "worker processes left behind: \(workers)")
+}

@@ -38,7 +38,7 @@ struct BenchOptions: Equatable {
         }
         if let text = arguments.value("speed") {
             guard let speed = ReplaySpeed(parsing: text) else {
-                throw UsageError("--speed must be max, 1x, 10x or a positive factor like 2.5x, not '\(text)'")
+                throw UsageError("--speed must be \(ReplaySpeed.usageText), not '\(text)'")
             }
             options.speed = speed
         }

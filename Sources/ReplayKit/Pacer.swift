@@ -42,7 +42,11 @@ public enum ReplaySpeed: Equatable, Sendable, CustomStringConvertible {
     case max
     case factor(Double)
 
-    /// Parses `max`, `1x`, `10x`, `0.5x`, `2.5` (the `x` is optional).
+    /// The factors a replay accepts: slower than 1/1000 or faster than a million times the
+    /// recorded speed is a typo, and the schedule arithmetic stays exact within this range.
+    public static let factorRange: ClosedRange<Double> = 0.001...1_000_000
+
+    /// Parses `max`, `1x`, `10x`, `0.5x`, `2.5` (the `x` is optional); nil outside `factorRange`.
     public init?(parsing text: String) {
         let lowered = text.lowercased()
         if lowered == "max" {
@@ -50,15 +54,20 @@ public enum ReplaySpeed: Equatable, Sendable, CustomStringConvertible {
             return
         }
         let number = lowered.hasSuffix("x") ? String(lowered.dropLast()) : lowered
-        guard let value = Double(number), value.isFinite, value > 0 else { return nil }
+        guard let value = Double(number), value.isFinite, Self.factorRange.contains(value) else { return nil }
         self = .factor(value)
     }
+
+    /// Same as `init?(parsing:)`.
+    public init?(_ text: String) { self.init(parsing: text) }
+
+    /// What `--speed` must look like, for usage errors.
+    public static let usageText = "max, 1x, 10x or a factor from 0.001x to 1000000x like 2.5x"
 
     public var description: String {
         switch self {
         case .max: "max"
-        case .factor(let value):
-            value == value.rounded() ? "\(Int(value))x" : "\(value)x"
+        case .factor(let value): String(format: "%gx", value)
         }
     }
 }
@@ -105,8 +114,9 @@ public struct Pacer<Clock: PacingClock> {
             return
         }
         lastRecordedNs = recordedNs
-        let offset = Double(recordedNs - anchor) / factor
-        let due = anchorMonotonicNs &+ UInt64(max(0, offset))
+        // In Double and clamped: a damaged receive time decades away must not trap the run.
+        let offset = min(max(0, (Double(recordedNs) - Double(anchor)) / factor), 1e18)
+        let due = anchorMonotonicNs &+ UInt64(offset)
         clock.wait(until: due)
         let actual = clock.now()
         let late = actual > due ? actual - due : 0

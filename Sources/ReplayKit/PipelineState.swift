@@ -114,6 +114,8 @@ struct PipelineState {
     /// Asset → why and from which line its book became untrusted (last such event).
     var invalidated: [String: (reason: String, line: Int)] = [:]
     var connectionEvents: [String: Int] = [:]
+    /// Connection breaks seen since the last frame: (assets, reason, line, kind).
+    var pendingInvalidations: [(assets: [String], reason: String, line: Int, kind: TapeEventKind)] = []
 
     init(options: RunOptions) {
         self.options = options
@@ -124,6 +126,18 @@ struct PipelineState {
         if parseIssues.count < 100 {
             parseIssues.append(RunReport.MalformedLine(file: file, line: line, reason: "frame: \(error)"))
         }
+    }
+
+    /// Invalidates the books of every connection break seen since the last frame; called before
+    /// the next frame is routed.
+    mutating func applyPendingInvalidations(sink: inout PipelineSink) throws {
+        for pending in pendingInvalidations {
+            try sink.router.invalidate(assetIDs: pending.assets)
+            for asset in pending.assets where invalidated[asset] == nil || pending.kind != .reconnecting {
+                invalidated[asset] = (pending.reason, pending.line)
+            }
+        }
+        pendingInvalidations.removeAll()
     }
 
     /// Connection lifecycle lines: a break (disconnected, reconnecting, gap) makes the books of
@@ -144,12 +158,10 @@ struct PipelineState {
             if assets.isEmpty { assets = Set(headerAssets) }
             if let filter = options.assets { assets.formIntersection(filter) }
             guard !assets.isEmpty else { return }
-            let sorted = assets.sorted()
-            try sink.router.invalidate(assetIDs: sorted)
-            let reason = "connection \(event.conn) \(name) at line \(line)"
-            for asset in sorted where invalidated[asset] == nil || kind != .reconnecting {
-                invalidated[asset] = (reason, line)
-            }
+            // Applied when the next frame arrives: a break at the very end of a tape (a capture
+            // that was stopped) loses nothing the tape holds, so it leaves the books trusted.
+            pendingInvalidations.append(
+                (assets.sorted(), "connection \(event.conn) \(name) at line \(line)", line, kind))
             sink.filter.booksByConnection[event.conn] = nil
         case .connected:
             break

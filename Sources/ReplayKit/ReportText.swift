@@ -76,6 +76,9 @@ public enum ReportText {
         var hashLine =
             "  exchange hash: \(hash.checked) checked, \(hash.verified) verified, \(hash.verifiedLate) verified late, "
             + "\(hash.mismatchedTransient) transient mismatches, \(hash.diverged) diverged, \(hash.unverifiable) unverifiable"
+        if let pending = totals["exchangeHashPending"], pending > 0 {
+            hashLine += ", \(pending) still pending at the end of the tape"
+        }
         if !hash.unverifiableReasons.isEmpty {
             hashLine +=
                 " ("

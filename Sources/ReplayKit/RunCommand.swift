@@ -94,6 +94,7 @@ enum RunCommand: Subcommand {
                 "tape not found: \(tape) (give a .ndjson.zst or .ndjson file, a directory of segments, or -)")
         }
 
+        try options.checkOutputPaths()
         let interactive = !options.quiet && !options.json
         let progress = ProgressPrinter(enabled: interactive)
         if interactive {
@@ -130,16 +131,17 @@ enum RunCommand: Subcommand {
         }
 
         let reportData = try outcome.report.jsonData()
+        // The report goes to standard output first, so that a failed file write loses nothing.
+        if options.json {
+            FileHandle.standardOutput.write(reportData)
+        } else if !options.quiet {
+            print(ReportText.render(outcome.report), terminator: "")
+        }
         if let path = options.reportPath {
             try write(reportData, to: path, what: "report")
         }
         if let path = options.dumpBooksPath {
             try write(try BookDump.render(outcome), to: path, what: "book dump")
-        }
-        if options.json {
-            FileHandle.standardOutput.write(reportData)
-        } else if !options.quiet {
-            print(ReportText.render(outcome.report), terminator: "")
         }
 
         if interrupted {

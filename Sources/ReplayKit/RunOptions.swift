@@ -1,6 +1,7 @@
 // The options of `replay run`, parsed and validated before anything is started.
 import CommandLineSupport
 public import Foundation
+import Glibc
 
 /// Which clock `--from`/`--to` refer to.
 public enum TimeBasis: String, Sendable {
@@ -61,7 +62,7 @@ public struct RunOptions: Sendable {
         options.workers = try arguments.int("workers", default: defaultWorkerCount, range: 1...64)
         if let text = arguments.value("speed") {
             guard let speed = ReplaySpeed(parsing: text) else {
-                throw UsageError("--speed must be max, 1x, 10x or a positive factor like 2.5x, not '\(text)'")
+                throw UsageError("--speed must be \(ReplaySpeed.usageText), not '\(text)'")
             }
             options.speed = speed
         }
@@ -114,7 +115,31 @@ public struct RunOptions: Sendable {
         if options.bless && options.writeGoldenPath == nil {
             throw UsageError("--bless only goes with --write-golden FILE")
         }
+        if options.junitPath != nil && options.goldenPath == nil && options.targetsPath == nil {
+            throw UsageError("--junit FILE reports a verification: give --golden FILE or --targets FILE too")
+        }
         return options
+    }
+
+    /// Output files the run will write, checked before it starts so that a typo does not cost a
+    /// whole replay: the folder must exist and be writable.
+    public func checkOutputPaths() throws {
+        let outputs: [(String, String?)] = [
+            ("--report", reportPath), ("--dump-books", dumpBooksPath), ("--write-golden", writeGoldenPath),
+            ("--junit", junitPath),
+        ]
+        for case (let option, let path?) in outputs {
+            let folder = URL(fileURLWithPath: path).deletingLastPathComponent().path
+            var isDirectory: ObjCBool = false
+            guard FileManager.default.fileExists(atPath: folder, isDirectory: &isDirectory), isDirectory.boolValue
+            else {
+                throw CommandError(
+                    "\(option) \(path): the folder \(folder) does not exist; create it or choose another path")
+            }
+            guard access(folder, W_OK) == 0 else {
+                throw CommandError("\(option) \(path): the folder \(folder) is not writable; choose another path")
+            }
+        }
     }
 
     /// Parses an instant given as epoch milliseconds or ISO-8601 (UTC unless it says otherwise).

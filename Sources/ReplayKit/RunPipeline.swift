@@ -137,6 +137,7 @@ public enum ReplayRun {
                         break
                     }
                     state.frames += 1
+                    if !state.pendingInvalidations.isEmpty { try state.applyPendingInvalidations(sink: &sink) }
                     let inWindow: Bool
                     if options.timeBasis == .receive {
                         inWindow = options.fromNs.map { recordedNs >= $0 } ?? true

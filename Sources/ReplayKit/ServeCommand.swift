@@ -73,7 +73,7 @@ public enum ServeCommand: Subcommand {
         if let host = arguments.value("host") { options.host = host }
         if let text = arguments.value("speed") {
             guard let speed = ServeSpeed(text) else {
-                throw UsageError("--speed must be max, 1x or a factor like 10x, not '\(text)'")
+                throw UsageError("--speed must be \(ReplaySpeed.usageText), not '\(text)'")
             }
             options.speed = speed
         }

@@ -1,30 +1,8 @@
 // `replay serve`: options and the events the server reports (the CLI prints them).
 import Foundation
 
-/// How fast `replay serve` plays the tape: as fast as the client reads, or the recorded
-/// pace scaled by a factor (1 = recorded speed).
-public enum ServeSpeed: Sendable, Equatable, CustomStringConvertible {
-    case max
-    case factor(Double)
-
-    /// Parses `max`, `1x`, `10x`, `0.5x` (the `x` is optional).
-    public init?(_ text: String) {
-        if text == "max" {
-            self = .max
-            return
-        }
-        let number = text.hasSuffix("x") ? String(text.dropLast()) : text
-        guard let value = Double(number), value.isFinite, value > 0 else { return nil }
-        self = .factor(value)
-    }
-
-    public var description: String {
-        switch self {
-        case .max: "max"
-        case .factor(let value): value == value.rounded() ? "\(Int(value))x" : "\(value)x"
-        }
-    }
-}
+/// The speed `replay serve` plays its tape at: the same choices as `replay run --speed`.
+public typealias ServeSpeed = ReplaySpeed
 
 /// Everything `ReplayServer` can be asked to do; see docs/SERVE.md for each option's meaning.
 public struct ServeOptions: Sendable {

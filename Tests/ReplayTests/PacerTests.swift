@@ -27,6 +27,24 @@ struct FakeClock: PacingClock {
     #expect(ReplaySpeed.factor(10).description == "10x")
 }
 
+/// Regression: `--speed 1e308x` trapped converting the factor to Int for its description, and
+/// `--speed 1e-300x` trapped converting the schedule offset to UInt64 (found on a fresh clone).
+@Test func absurdFactorsAreRefusedAndEveryAcceptedOneRenders() {
+    for text in ["1e308x", "1e19x", "1e-300x", "0.0001x", "1000001x", "infx", "nanx"] {
+        #expect(ReplaySpeed(parsing: text) == nil, "\(text) should be refused")
+    }
+    #expect(ReplaySpeed(parsing: "0.001x") == .factor(0.001))
+    #expect(ReplaySpeed(parsing: "1000000x") == .factor(1_000_000))
+    #expect(ReplaySpeed.factor(1_000_000).description == "1e+06x")
+    #expect(ReplaySpeed.factor(0.001).description == "0.001x")
+    #expect(ReplaySpeed.factor(2.5).description == "2.5x")
+    // The slowest factor over a day-long gap stays within the schedule's arithmetic.
+    var pacer = Pacer(speed: .factor(0.001), clock: FakeClock())
+    pacer.release(recordedNs: 0)
+    pacer.release(recordedNs: 86_400_000_000_000)
+    #expect(pacer.clock.waits.count == 1)
+}
+
 @Test func recordedSpeedFollowsTheRecordedGaps() {
     var pacer = Pacer(speed: .factor(1), clock: FakeClock())
     let start = pacer.clock.now()

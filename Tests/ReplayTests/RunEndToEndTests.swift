@@ -439,12 +439,22 @@ struct RunEndToEndTests {
 
     /// Regression: books left untrusted by a disconnect did not make the status `warnings`,
     /// although REPORT_FORMAT.md lists them among the warnings.
+    /// A gap in the middle of a tape with no later snapshot leaves the books untrusted at the
+    /// end, which makes the verdict `warnings` and names the gap's line.
     @Test func untrustedBooksMakeTheStatusWarnings() throws {
-        let tape = Repo.fixture("tapes/nslaughter-stream-no-replay.ndjson.zst").path
-        let run = try R.run(["run", tape, "--workers", "1", "--json"])
+        let tape = try G3Tape()
+        var lines = tape.lines
+        // After the header, the connected event and the opening books: a gap on connection 0.
+        let gap = #"{"kind":"event","event":"gap","recv_ns":1790267380000000000,"mono_ns":1,"conn":0}"#
+        lines.insert(Array(gap.utf8), at: 3)
+        let scratch = try ScratchDirectory()
+        let path = try scratch.writeLines(lines, to: "gap.ndjson")
+        let run = try R.run(["run", path, "--workers", "1", "--json"])
         #expect(run.status == ExitStatus.success, "stderr: \(run.stderr)")
         let report = try #require(run.json)
-        #expect(!report.array("untrustedBooks").isEmpty)
+        let untrusted = report.array("untrustedBooks")
+        #expect(untrusted.count == 28)
+        #expect(untrusted.allSatisfy { $0.string("reason") == "connection 0 gap at line 4" })
         #expect(report.string("status") == "warnings")
     }
 

@@ -37,7 +37,15 @@ import Testing
 
 @Test(arguments: [
     (["--workers", "0"], "--workers must be a whole number from 1 to 64, not '0'"),
-    (["--speed", "fast"], "--speed must be max, 1x, 10x or a positive factor like 2.5x, not 'fast'"),
+    (["--speed", "fast"], "--speed must be max, 1x, 10x or a factor from 0.001x to 1000000x like 2.5x, not 'fast'"),
+    (
+        ["--speed", "1e308x"],
+        "--speed must be max, 1x, 10x or a factor from 0.001x to 1000000x like 2.5x, not '1e308x'"
+    ),
+    (
+        ["--speed", "1e-300x"],
+        "--speed must be max, 1x, 10x or a factor from 0.001x to 1000000x like 2.5x, not '1e-300x'"
+    ),
     (["--routing", "crc"], "--routing must be one of md5, jump, not 'crc'"),
     (
         ["--from", "yesterday"],
@@ -46,6 +54,7 @@ import Testing
     (["--golden", "a", "--write-golden", "b"], "--golden verifies and --write-golden records; use one of them"),
     (["--bless"], "--bless only goes with --write-golden FILE"),
     (["--frobnicate"], "unknown option '--frobnicate'"),
+    (["--junit", "j.xml"], "--junit FILE reports a verification: give --golden FILE or --targets FILE too"),
     (["--workers"], "--workers needs a value"),
 ])
 func badOptionsAreUsageErrorsThatSayWhatToDo(words: [String], message: String) {
@@ -63,4 +72,18 @@ func badOptionsAreUsageErrorsThatSayWhatToDo(words: [String], message: String) {
     #expect(try RunOptions.parseInstant("2026-09-24T16:29:39.153Z", option: "from") == 1_790_267_379_153_000_000)
     #expect(try RunOptions.parseInstant("2026-09-24T18:29:39.153+02:00", option: "from") == 1_790_267_379_153_000_000)
     #expect(try RunOptions.parseInstant("2026-09-24T16:29:39", option: "from") == 1_790_267_379_000_000_000)
+}
+
+/// Regression: a bad --report/--dump-books path was only noticed after the whole replay, and
+/// the report was lost with it (found on a fresh clone).
+@Test func outputFoldersAreCheckedBeforeTheRunStarts() throws {
+    var options = try RunOptions.parse(["tape.ndjson.zst", "--dump-books", "/nonexistent/dir/books.json"])
+    #expect(throws: CommandError.self) { try options.checkOutputPaths() }
+    do {
+        try options.checkOutputPaths()
+    } catch let error as CommandError {
+        #expect(error.message.contains("the folder /nonexistent/dir does not exist"))
+    }
+    options = try RunOptions.parse(["tape.ndjson.zst", "--report", NSTemporaryDirectory() + "/report.json"])
+    try options.checkOutputPaths()
 }

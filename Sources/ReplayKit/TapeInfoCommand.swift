@@ -83,11 +83,12 @@ enum TapeInfoCommand: Subcommand {
         lines.append(
             "frames:      \(read.frames)\(summary.syntheticFrames > 0 ? " (\(summary.syntheticFrames) synthetic)" : "")\(summary.warmupFrames > 0 ? " (\(summary.warmupFrames) warm-up)" : "")"
         )
+        lines.append("  messages by event_type (an array frame holds several):")
         for (type, count) in summary.eventTypes.sorted(by: {
             $0.value > $1.value || ($0.value == $1.value && $0.key < $1.key)
         }) {
             lines.append(
-                "  \((type.isEmpty ? "(no event_type)" : type).padding(toLength: 20, withPad: " ", startingAt: 0)) \(count)"
+                "    \((type.isEmpty ? "(no event_type)" : type).padding(toLength: 18, withPad: " ", startingAt: 0)) \(count)"
             )
         }
         let feed = summary.feed

@@ -1,6 +1,8 @@
 // The one error type of the WebSocket module. Every case carries where it happened
 // (`endpoint` is "host:port") and `description` says what to do about it.
 
+import Glibc
+
 /// Everything that can go wrong while opening, using or serving a websocket connection.
 ///
 /// Each case names the endpoint ("host:port") it concerns. `description` is a complete
@@ -41,6 +43,10 @@ public enum WebSocketError: Error, Sendable, Equatable, CustomStringConvertible 
         case .resolveFailed(let endpoint, let reason):
             return "Cannot resolve \(endpoint): \(reason). Check the host name and the resolver configuration."
         case .socketFailed(let endpoint, let operation, let errno, let reason):
+            if errno == EADDRINUSE {
+                return "\(operation) failed for \(endpoint): \(reason). Another process listens on that port: "
+                    + "choose another port, or port 0 for a free one."
+            }
             return "\(operation) failed for \(endpoint): \(reason) (errno \(errno)). "
                 + "Check that the peer is reachable and the port is right."
         case .connectTimedOut(let endpoint, let seconds):

@@ -283,7 +283,10 @@ struct PipelineState {
             assetID: book.assetID, market: book.market, digest: book.digest, bestBid: book.bestBid,
             bestAsk: book.bestAsk, bidLevels: book.bidLevels, askLevels: book.askLevels, tickSize: book.tickSize,
             lastTradePrice: book.lastTradePrice, trusted: book.trusted, hashStatus: book.hashStatus,
-            lastTimestampMs: book.lastTimestampMs, levels: levels)
+            lastTimestampMs: book.lastTimestampMs,
+            lastChangeLines: book.lastChangeLine > 0
+                ? RunReport.LineRange(first: book.snapshotLine, last: book.lastChangeLine) : nil,
+            levels: levels)
     }
 
     static func exit(_ reason: ExitReason) -> RunReport.WorkerExit {

@@ -65,4 +65,32 @@ import Testing
         let snapshots = report.array("workers").reduce(0) { $0 + ($1.int("snapshots") ?? 0) }
         #expect(snapshots == 0)
     }
+
+    /// A book that differs from its golden says where to look: the tape lines of the snapshot its
+    /// state started from and of its last change.
+    @Test func aDifferingBookNamesTheTapeLinesWhereItLastChanged() throws {
+        let tape = Repo.fixture("tapes/g3-enrico-2026-09.ndjson.zst").path
+        let run = try ReplayBinary.run(["run", tape, "--workers", "1", "--json", "--quiet"])
+        let report = try #require(run.json)
+        let books = report.array("workers").flatMap { $0.array("books") }
+        #expect(books.count == 28)
+        for book in books {
+            let lines = book.object("lastChangeLines")
+            let first = lines.int("first") ?? 0
+            let last = lines.int("last") ?? 0
+            #expect(first == 3, "every book starts from the opening snapshot on line 3: \(book)")
+            #expect(last >= first && last <= 113, "\(book)")
+        }
+        // Tamper with one book's digest in a copy of the golden: the diff names its line range.
+        let golden = Repo.fixture("golden/g3-enrico-2026-09.w1.golden.json")
+        var text = try String(contentsOf: golden, encoding: .utf8)
+        let digest = try #require(books.first { $0.object("lastChangeLines").int("last") ?? 0 > 3 }?.string("digest"))
+        text = text.replacingOccurrences(of: digest, with: String(repeating: "0", count: digest.count))
+        let scratch = try ScratchDirectory()
+        let tampered = scratch.path("tampered.golden.json")
+        try text.write(toFile: tampered, atomically: true, encoding: .utf8)
+        let verify = try ReplayBinary.run(["run", tape, "--workers", "1", "--quiet", "--golden", tampered])
+        #expect(verify.status == ExitStatus.verificationFailed)
+        #expect(verify.stdoutText.contains("tape lines 3"), "stdout: \(verify.stdoutText)")
+    }
 }

@@ -13,6 +13,10 @@ public struct OrderBook: Sendable {
     public internal(set) var tickSize: ExactDecimal?
     /// Exchange timestamp (epoch ms) of the newest event applied (never moves backwards).
     public internal(set) var lastTimestampMs: Int64 = 0
+    /// The input (tape) lines of the snapshot this state started from and of the last change
+    /// applied since: where to look when the book differs from a golden. 0 when not known.
+    public internal(set) var snapshotLine = 0
+    public internal(set) var lastChangeLine = 0
     /// True once a snapshot has been applied (whatever happened since).
     public internal(set) var hasSnapshot = false
     /// True after a snapshot until `invalidate()`; a new snapshot makes it true again.
@@ -115,9 +119,10 @@ public struct OrderBook: Sendable {
     }
 
     /// The store's whole per-book part of a price change, in one in-place call.
-    mutating func apply(_ e: PriceChangeEvent) -> ChangeOutcome {
+    mutating func apply(_ e: PriceChangeEvent, inputLine: Int = 0) -> ChangeOutcome {
         guard hasSnapshot else { return .noSnapshot }
         if e.price.units <= 0 { return .invalidPrice }
+        lastChangeLine = inputLine
         var outcome: ChangeOutcome = []
         if let pending = pendingTop, e.timestampMs > pending.timestampMs {
             outcome.insert([.bestBidAskChecked, .bestBidAskMismatch])

@@ -190,6 +190,8 @@ struct BookStoreCore {
             return .rejectedStale
         }
         books[asset].applySnapshot(bids: e.bids, asks: e.asks, timestampMs: e.timestampMs, tickSize: e.tickSize)
+        books[asset].snapshotLine = currentInputLine
+        books[asset].lastChangeLine = currentInputLine
         stored.snapshots += 1
         if let pending = books[asset].pendingTop {
             stored.bestBidAskChecks += 1
@@ -227,7 +229,7 @@ struct BookStoreCore {
             return .noBook
         }
         // One in-place call does the book's whole part, so the hot path touches the array once.
-        let outcome = books[asset].apply(e)
+        let outcome = books[asset].apply(e, inputLine: currentInputLine)
         if outcome.contains(.noSnapshot) {
             stored.deltasBeforeSnapshot += 1
             return .noBook
@@ -362,7 +364,7 @@ struct BookStoreCore {
             lastTradePrice: market >= 0 ? markets[market].lastTradePrice.map(DecimalText.render) : nil,
             trusted: book.isTrusted,
             hashStatus: hashStates[asset].status.text,
-            lastTimestampMs: book.lastTimestampMs)
+            lastTimestampMs: book.lastTimestampMs, snapshotLine: book.snapshotLine, lastChangeLine: book.lastChangeLine)
     }
 
     /// Heap and inline bytes this store holds, counted from actual capacities (array buffers with

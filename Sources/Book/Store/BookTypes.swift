@@ -217,12 +217,18 @@ public struct BookSummary: Sendable, Codable, Equatable {
     /// `HashStatus.text` of the last exchange-hash check.
     public var hashStatus: String
     public var lastTimestampMs: Int64
+    /// Input lines of the snapshot the book's state started from and of its last change (0: not
+    /// known, e.g. when the caller never set `BookStore.currentInputLine`).
+    public var snapshotLine: Int
+    public var lastChangeLine: Int
 
     public init(
         assetID: String, market: String, digest: String, bestBid: String?, bestAsk: String?, bidLevels: Int,
         askLevels: Int, bids: [[String]]?, asks: [[String]]?, tickSize: String?, lastTradePrice: String?,
-        trusted: Bool, hashStatus: String, lastTimestampMs: Int64
+        trusted: Bool, hashStatus: String, lastTimestampMs: Int64, snapshotLine: Int = 0, lastChangeLine: Int = 0
     ) {
+        self.snapshotLine = snapshotLine
+        self.lastChangeLine = lastChangeLine
         self.assetID = assetID
         self.market = market
         self.digest = digest

@@ -188,6 +188,7 @@ func usageErrorsExit64WithAMessage(arguments: [String]) throws {
     let url = "ws://127.0.0.1:1/ws/market"
     let (status, stdout, stderr) = try runCapture([
         "record", "--assets", "123", "--url", url, "--no-side-data", "--out", out, "--duration", "1500ms", "--json",
+        "--status",
     ])
     #expect(status == 1, "stderr: \(stderr)")
     let lastLine = stderr.split(separator: "\n").last.map(String.init) ?? ""
@@ -197,6 +198,8 @@ func usageErrorsExit64WithAMessage(arguments: [String]) throws {
             || lastLine.hasSuffix("attempt); check --url and the network"))
     #expect(lastLine.lowercased().contains("refused"), "\(lastLine)")
     #expect(stderr.contains("connects 0, reconnects 0, connect attempts failed "))
+    // The status line shows failed attempts apart from reconnects.
+    #expect(stderr.contains("reconnects 0 · connect attempts failed "), "stderr: \(stderr)")
     let json = try JSONSerialization.jsonObject(with: Data(stdout.utf8)) as? [String: Any]
     let summary = json?["summary"] as? [String: Any]
     let counters = summary?["counters"] as? [String: Any]

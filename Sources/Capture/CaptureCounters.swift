@@ -11,7 +11,9 @@ public final class CaptureCounters: Sendable {
     let connectionsUp = Atomic<Int>(0)
     let connects = Atomic<UInt64>(0)
     let reconnects = Atomic<UInt64>(0)
-    let connectFailures = Atomic<UInt64>(0)
+    let connectAttemptsFailed = Atomic<UInt64>(0)
+    /// The error of the latest failed connect attempt, for the "never connected" verdict.
+    let lastConnectError = Mutex<String?>(nil)
     let keepaliveTimeouts = Atomic<UInt64>(0)
     let silenceTimeouts = Atomic<UInt64>(0)
     let serverCloses = Atomic<UInt64>(0)
@@ -49,7 +51,8 @@ public final class CaptureCounters: Sendable {
             connectionsUp: connectionsUp.load(ordering: .relaxed),
             connects: connects.load(ordering: .relaxed),
             reconnects: reconnects.load(ordering: .relaxed),
-            connectFailures: connectFailures.load(ordering: .relaxed),
+            connectAttemptsFailed: connectAttemptsFailed.load(ordering: .relaxed),
+            lastConnectError: lastConnectError.withLock { $0 },
             keepaliveTimeouts: keepaliveTimeouts.load(ordering: .relaxed),
             silenceTimeouts: silenceTimeouts.load(ordering: .relaxed),
             serverCloses: serverCloses.load(ordering: .relaxed),
@@ -85,9 +88,14 @@ public struct CaptureCountersSnapshot: Sendable, Equatable, Codable {
     public var framesWritten: UInt64
     public var eventsWritten: UInt64
     public var connectionsUp: Int
+    /// Connections established (websocket upgrade done), first ones and reconnects alike.
     public var connects: UInt64
+    /// Connections established after an earlier connection of the same shard had been up.
     public var reconnects: UInt64
-    public var connectFailures: UInt64
+    /// Connect attempts that failed before the upgrade completed (refused, timed out, TLS, HTTP).
+    public var connectAttemptsFailed: UInt64
+    /// The error of the latest failed connect attempt.
+    public var lastConnectError: String?
     public var keepaliveTimeouts: UInt64
     public var silenceTimeouts: UInt64
     public var serverCloses: UInt64

@@ -232,6 +232,11 @@ public final class CaptureRun<Factory: MarketConnectionFactory, Clock: CaptureCl
                 }
             }
         }
+        if !forced.load(ordering: .acquiring), let verdict = neverConnectedVerdict(counters.snapshot()) {
+            // Every session has ended (the queue closes only after they are joined), so no
+            // connection will come any more: a run that never had one did not record anything.
+            state.withLock { if $0.failure == nil { $0.failure = verdict } }
+        }
         var summary = makeSummary(ending: forced.load(ordering: .acquiring) ? "forced" : "stopped")
         do {
             try sink.finish(summary: summary)
@@ -247,6 +252,28 @@ public final class CaptureRun<Factory: MarketConnectionFactory, Clock: CaptureCl
         }
         let final = summary
         state.withLock { $0.summary = final }
+    }
+
+    /// The failure message of a run in which no connection was ever established, or nil
+    /// when one was: "never connected to URL: <last error> (3 attempts); check --url and the network".
+    private func neverConnectedVerdict(_ counters: CaptureCountersSnapshot) -> String? {
+        guard counters.connects == 0 else { return nil }
+        let attempts = counters.connectAttemptsFailed
+        let why =
+            if let error = counters.lastConnectError, attempts > 0 {
+                "\(firstSentence(error)) (\(attempts) \(attempts == 1 ? "attempt" : "attempts"))"
+            } else {
+                "no connect attempt finished before the capture stopped"
+            }
+        return "never connected to \(configuration.url): \(why); check --url and the network"
+    }
+
+    /// A transport error without the advice it may end with ("… (errno 111). Check that …"):
+    /// the verdict gives its own.
+    private func firstSentence(_ error: String) -> String {
+        var sentence = error.components(separatedBy: ". ").first ?? error
+        while sentence.hasSuffix(".") { sentence.removeLast() }
+        return sentence
     }
 
     private func publish(_ counts: SinkByteCounts) {

@@ -56,14 +56,16 @@ public final class ConnectionSession<Factory: MarketConnectionFactory, Clock: Ca
         var failures = 0
         while !stop.isRaised {
             let started = clock.monotonicNanoseconds()
-            let ending = runOneConnection(attempt: failures)
+            // A reconnect is a new connection after an earlier one of this shard was up;
+            // failed attempts in between are counted as such, not as reconnects.
+            let wasUpBefore = endings.contains { $0 != .connectFailed }
+            let ending = runOneConnection(attempt: failures, isReconnect: wasUpBefore)
             endings.append(ending)
             if ending == .stopped || stop.isRaised { break }
             let lived = clock.monotonicNanoseconds() &- started
             if ending != .connectFailed && lived >= policy.healthyAfterNanoseconds { failures = 0 }
             failures += 1
             let delay = policy.backoff(attempt: failures, unit: jitter.nextUnit())
-            counters.reconnects.add(1, ordering: .relaxed)
             record(.reconnecting(shard: shard, attempt: failures, delayNanoseconds: delay))
             if !clock.sleep(nanoseconds: delay, unlessStopped: stop) { break }
         }
@@ -77,17 +79,20 @@ public final class ConnectionSession<Factory: MarketConnectionFactory, Clock: Ca
                 event: event))
     }
 
-    private func runOneConnection(attempt: Int) -> ConnectionEnding {
+    private func runOneConnection(attempt: Int, isReconnect: Bool) -> ConnectionEnding {
         let connection: Factory.Connection
         do {
             connection = try factory.connect(url: url, timeoutNanoseconds: policy.connectTimeoutNanoseconds)
         } catch {
-            counters.connectFailures.add(1, ordering: .relaxed)
-            record(.connectFailed(shard: shard, attempt: attempt, reason: "\(error)"))
+            let reason = "\(error)"
+            counters.lastConnectError.withLock { $0 = reason }
+            counters.connectAttemptsFailed.add(1, ordering: .relaxed)
+            record(.connectFailed(shard: shard, attempt: attempt, reason: reason))
             return .connectFailed
         }
         let id = connectionIDs.next()
         counters.connects.add(1, ordering: .relaxed)
+        if isReconnect { counters.reconnects.add(1, ordering: .relaxed) }
         record(.connected(connection: id, shard: shard, url: url, attempt: attempt))
         do {
             try connection.send(text: subscribeText)

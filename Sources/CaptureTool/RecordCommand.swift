@@ -70,7 +70,15 @@ enum RecordCommand: CaptureSubcommand {
           # replay what was recorded
           replay run tapes/
 
-        Exit status: 0 stopped cleanly, 1 failed (REST lookup, output folder, tape write), 64 usage error,
+          # offline, against a local stand-in for the exchange fed from a tape
+          replay serve TAPE --port 8765 &
+          capture record --url ws://127.0.0.1:8765/ws/market --no-side-data --assets ID --out tapes/ --duration 1m
+
+        The summary counts connects (connections established), reconnects (a new connection after an
+        earlier one was up) and connect attempts that failed (refused, timed out) separately.
+
+        Exit status: 0 stopped cleanly, 1 failed (REST lookup, output folder, tape write, or no connection
+        was ever established: the last line names the URL and the last error), 64 usage error,
         130 forced by a second signal.
         """
 
@@ -156,7 +164,7 @@ enum RecordCommand: CaptureSubcommand {
             \(summary.ending): \(counters.framesWritten) frames in \(String(format: "%.1f", seconds)) s, \
             \(formatBytes(counters.bytesUncompressed)) → \(formatBytes(counters.bytesWritten))\(ratio) in \
             \(segments.count) segment(s); connects \(counters.connects), reconnects \(counters.reconnects), \
-            keepalive timeouts \(counters.keepaliveTimeouts), server closes \(counters.serverCloses)
+            connect attempts failed \(counters.connectAttemptsFailed), keepalive timeouts \(counters.keepaliveTimeouts), server closes \(counters.serverCloses)
             """
     }
 }
@@ -262,6 +270,7 @@ final class StatusLine: @unchecked Sendable {
         var line =
             "up \(snapshot.connectionsUp)/\(shards) · \(String(format: "%.0f", rate)) frames/s · "
             + "\(formatBytes(snapshot.bytesWritten)) written (\(ratio)) · last frame \(age) · reconnects \(snapshot.reconnects)"
+        if snapshot.connectAttemptsFailed > 0 { line += " · connect attempts failed \(snapshot.connectAttemptsFailed)" }
         if snapshot.queueDroppedFrames > 0 {
             line += " · \u{1B}[1;31mDROPPED \(snapshot.queueDroppedFrames) frames (disk too slow)\u{1B}[0m"
         }

@@ -17,6 +17,8 @@ enum TapeImportCommand: Subcommand {
           raw-frames            one raw frame per line (PONG and other text kept as text
                                 frames). There is no receive time: each frame gets the largest
                                 exchange `timestamp` found in it, carried forward when absent.
+                                At least half of the non-empty lines must be JSON or PING/PONG:
+                                anything else (a binary, a log) is refused as not a capture.
           single-json           one (pretty-printed) JSON frame in the whole file
           t-kind-text           {"t":<unix s>,"mono":..,"conn":"name","kind":"recv"|"open"|"sent"|"close",..}
                                 records: recv → frames, open → connected, sent subscription →
@@ -37,7 +39,10 @@ enum TapeImportCommand: Subcommand {
           replay tape import Fixtures/corpus/g3-enrico-2026-09/frames.jsonl -o enrico.ndjson.zst
           replay tape import frames.ndjson --shape raw-frames -o g2.ndjson.zst
 
-        Exit status: 0 ok, 1 missing input / nothing to import / write failure, 64 usage error.
+        A tape is not imported again (replay it directly), nor is an empty file.
+
+        Exit status: 0 ok, 1 missing input / nothing to import (empty, already a tape, not a capture) /
+        write failure, 64 usage error.
         """
 
     static func run(_ words: [String]) throws -> Int32 {

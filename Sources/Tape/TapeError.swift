@@ -25,6 +25,12 @@ public enum TapeError: Error, Sendable, Equatable, CustomStringConvertible {
     case noSegments(directory: String)
     /// The writer was used after `close()`.
     case closed
+    /// `replay tape import` was given a file that already is a tape (`format` from its header).
+    case alreadyATape(file: String, format: String)
+    /// `replay tape import` was given an empty file, or one holding only blank lines.
+    case nothingToImport(file: String)
+    /// `replay tape import` was given something that is neither frames nor recorder records.
+    case notACapture(file: String, reason: String)
 
     public var description: String {
         switch self {
@@ -33,8 +39,13 @@ public enum TapeError: Error, Sendable, Equatable, CustomStringConvertible {
         case .io(let path, let operation, let code):
             return "\(path): \(operation) failed: \(String(cString: strerror(code))) (errno \(code))."
         case .notATape(let file, let reason):
-            return "\(file): not a PolyTape tape: \(reason). "
-                + "To convert a foreign capture run `replay tape import \(file) -o OUT.ndjson.zst`."
+            // Standard input has no name to put into a runnable import command.
+            let fromStandardInput = file == "-" || file == "<stdin>"
+            let convert =
+                fromStandardInput
+                ? "save it to a file and run `replay tape import FILE -o OUT.ndjson.zst`"
+                : "run `replay tape import \(file) -o OUT.ndjson.zst`"
+            return "\(file): not a PolyTape tape: \(reason). To convert a foreign capture, \(convert)."
         case .unsupportedFormat(let file, let found):
             return "\(file): the tape's format is \"\(found)\", but this version of PolyTape reads only "
                 + "\"\(TapeFormat.current)\". Use a PolyTape release that reads \(found)."
@@ -54,6 +65,14 @@ public enum TapeError: Error, Sendable, Equatable, CustomStringConvertible {
             return "\(directory): the folder holds no .ndjson.zst or .ndjson segments."
         case .closed:
             return "the tape writer was used after close()."
+        case .alreadyATape(let file, let format):
+            return "\(file) is already a PolyTape tape (\(format)); nothing to import — "
+                + "replay it directly: replay run \(file)"
+        case .nothingToImport(let file):
+            return "\(file) is empty: nothing to import"
+        case .notACapture(let file, let reason):
+            return "\(file): not a capture: \(reason); expected one frame per line or recorder records "
+                + "(see docs/TAPE_FORMAT.md)"
         }
     }
 }

@@ -58,20 +58,23 @@ public enum TapeImporter {
         }
     }
 
-    /// Guesses the layout from the content.
-    public static func detectShape(_ bytes: [UInt8]) throws -> ImportShape {
+    /// Guesses the layout from the content of `file`. Refuses, with a message that says why,
+    /// an empty file, a file that is already a tape, and content that is neither frames nor
+    /// recorder records (a binary, a log): see `checkRawFrames`.
+    public static func detectShape(_ bytes: [UInt8], file: String = "<input>") throws(TapeError) -> ImportShape {
         let lines = splitLines(bytes)
         guard let first = lines.first(where: { !$0.allSatisfy(JSONBytes.isSpace) }) else {
-            throw ImportError.empty
+            throw .nothingToImport(file: file)
         }
         let firstIsValue = first.withUnsafeBytes { JSONBytes.isSingleValue($0) }
         if !firstIsValue {
             if bytes.withUnsafeBytes({ JSONBytes.isSingleValue($0) }) { return .singleJSON }
+            try checkRawFrames(lines, file: file)
             return .rawFrames
         }
         let object = JSONObjectView(bytes: first)
-        if object.string("kind") == "header", object.string("format")?.hasPrefix("polytape/") == true {
-            throw ImportError.alreadyATape
+        if object.string("kind") == "header", let format = object.string("format"), format.hasPrefix("polytape/") {
+            throw .alreadyATape(file: file, format: format)
         }
         if object.range("payload") != nil, object.range("receive_wall_ms") != nil { return .payloadReceiveWall }
         if object.range("t") != nil, object.string("kind") != nil { return .timeKindText }
@@ -80,23 +83,82 @@ public enum TapeImporter {
         {
             return .singleJSON
         }
+        try checkRawFrames(lines, file: file)
         return .rawFrames
     }
 
-    /// Reasons an input cannot be imported.
-    public enum ImportError: Error, CustomStringConvertible {
-        case empty
-        case alreadyATape
-        case noFrames(file: String, shape: ImportShape)
-
-        public var description: String {
-            switch self {
-            case .empty: "the file is empty"
-            case .alreadyATape: "the file is already a PolyTape tape; use `replay tape cat` or `replay tape slice`"
-            case .noFrames(let file, let shape):
-                "\(file): no frames found (detected shape: \(shape.rawValue), \(shape.summary))"
+    /// A raw-frame capture holds one JSON frame per line, with the odd `PING`/`PONG`
+    /// keepalive in between. Anything where no line, or fewer than half of the non-empty
+    /// lines, is such a frame is something else (a binary, a log, random bytes): importing it
+    /// would give a tape of unparseable frames dated 1970, so it is refused.
+    static func checkRawFrames(_ lines: [[UInt8]], file: String) throws(TapeError) {
+        var nonEmpty = 0
+        var json = 0
+        var keepalives = 0
+        var firstBad: (line: Int, bytes: [UInt8])?
+        for (index, line) in lines.enumerated() where !line.allSatisfy(JSONBytes.isSpace) {
+            nonEmpty += 1
+            if line.withUnsafeBytes({ JSONBytes.isSingleValue($0) }) {
+                json += 1
+            } else if isKeepalive(line) {
+                keepalives += 1
+            } else if firstBad == nil {
+                firstBad = (index + 1, line)
             }
         }
+        guard json == 0 || (json + keepalives) * 2 < nonEmpty else { return }
+        let bad = firstBad.map { "first bad line \($0.line): \(excerpt($0.bytes))" } ?? "only PING/PONG lines"
+        let what = json == 0 ? "no line is JSON" : "only \(json) of \(nonEmpty) non-empty lines are JSON"
+        throw .notACapture(file: file, reason: "\(what) (\(bad))")
+    }
+
+    /// `PING` or `PONG`, the feed's text keepalives, which raw-frame captures keep as frames.
+    static func isKeepalive(_ line: [UInt8]) -> Bool {
+        var trimmed = line[...]
+        while let last = trimmed.last, JSONBytes.isSpace(last) { trimmed.removeLast() }
+        while let head = trimmed.first, JSONBytes.isSpace(head) { trimmed.removeFirst() }
+        return trimmed.elementsEqual("PING".utf8) || trimmed.elementsEqual("PONG".utf8)
+    }
+
+    /// The start of a line for a message (about `limit` characters): printable ASCII as is,
+    /// other bytes as `\xNN`.
+    static func excerpt(_ line: [UInt8], limit: Int = 40) -> String {
+        var text = "\""
+        var shown = 0
+        for byte in line {
+            guard text.utf8.count <= limit else { break }
+            shown += 1
+            switch byte {
+            case 0x22: text += "\\\""
+            case 0x5C: text += "\\\\"
+            case 0x20...0x7E: text.unicodeScalars.append(Unicode.Scalar(byte))
+            default:
+                let hex = String(byte, radix: 16, uppercase: true)
+                text += "\\x" + (hex.count == 1 ? "0" + hex : hex)
+            }
+        }
+        text += shown < line.count ? "…\"" : "\""
+        return text
+    }
+
+    /// A zstd-compressed input: a tape (refused, it needs no import) or something else.
+    static func refuseCompressed(_ input: String) throws(TapeError) -> Never {
+        let format: String
+        do {
+            let reader = try TapeReader(path: input)
+            _ = try reader.next()
+            format = reader.header?.format ?? ""
+        } catch let error as TapeError {
+            if case .unsupportedFormat = error { throw error }
+            format = ""
+        } catch {
+            format = ""
+        }
+        if !format.isEmpty { throw .alreadyATape(file: input, format: format) }
+        throw .notACapture(
+            file: input,
+            reason: "it is zstd-compressed but not a tape; decompress it first (zstd -d \(input) -o CAPTURE) "
+                + "and import the result")
     }
 
     /// Imports `inputs` (in order) into one tape at `output`, overwriting it atomically.
@@ -121,11 +183,17 @@ public enum TapeImporter {
                 throw TapeError.fileNotFound(path: input)
             }
             let bytes = [UInt8](data)
+            if bytes.starts(with: TapeFormat.zstdMagic) { try refuseCompressed(input) }
             let shape: ImportShape
-            do {
-                shape = try forcedShape ?? detectShape(bytes)
-            } catch let error as ImportError {
-                throw TapeError.notATape(file: input, reason: "cannot import: \(error.description)")
+            if let forcedShape {
+                guard bytes.contains(where: { !JSONBytes.isSpace($0) }) else {
+                    throw TapeError.nothingToImport(file: input)
+                }
+                // A forced shape skips detection, not the check that the lines are frames at all.
+                if forcedShape == .rawFrames { try checkRawFrames(splitLines(bytes), file: input) }
+                shape = forcedShape
+            } else {
+                shape = try detectShape(bytes, file: input)
             }
             var parsed = Parsed()
             switch shape {
@@ -135,8 +203,8 @@ public enum TapeImporter {
             case .payloadReceiveWall: parsed = parsePayload(bytes, file: input, connBase: connBase)
             }
             guard parsed.frames > 0 else {
-                throw TapeError.notATape(
-                    file: input, reason: ImportError.noFrames(file: input, shape: shape).description)
+                throw TapeError.notACapture(
+                    file: input, reason: "no frames found (detected shape: \(shape.rawValue), \(shape.summary))")
             }
             connBase = parsed.nextConn
             items += parsed.items

@@ -170,9 +170,46 @@ func usageErrorsExit64WithAMessage(arguments: [String]) throws {
     #expect(status == 0)
     #expect(stdout.contains("Examples:"))
     #expect(stdout.contains("capture record --top 20 --out tapes/"))
+    // A loopback example that works without internet, against `replay serve`.
+    #expect(stdout.contains("replay serve TAPE --port 8765 &"))
+    #expect(
+        stdout.contains(
+            "capture record --url ws://127.0.0.1:8765/ws/market --no-side-data --assets ID --out tapes/ --duration 1m"))
     let (topStatus, topLevel, _) = try runCapture(["--help"])
     #expect(topStatus == 0)
     #expect(topLevel.contains("record") && topLevel.contains("markets"))
+}
+
+/// Regression: nothing listening at --url gave "stopped: 0 frames … reconnects 3" and exit 0.
+@Test func aRunThatNeverConnectsExitsOneNamingTheURLAndClosesTheTape() throws {
+    let scratch = temporaryDirectory("never")
+    defer { try? FileManager.default.removeItem(atPath: scratch) }
+    let out = scratch + "/tapes"
+    let url = "ws://127.0.0.1:1/ws/market"
+    let (status, stdout, stderr) = try runCapture([
+        "record", "--assets", "123", "--url", url, "--no-side-data", "--out", out, "--duration", "1500ms", "--json",
+        "--status",
+    ])
+    #expect(status == 1, "stderr: \(stderr)")
+    let lastLine = stderr.split(separator: "\n").last.map(String.init) ?? ""
+    #expect(lastLine.hasPrefix("Error: never connected to \(url): "), "stderr: \(stderr)")
+    #expect(
+        lastLine.hasSuffix("attempts); check --url and the network")
+            || lastLine.hasSuffix("attempt); check --url and the network"))
+    #expect(lastLine.lowercased().contains("refused"), "\(lastLine)")
+    #expect(stderr.contains("connects 0, reconnects 0, connect attempts failed "))
+    // The status line shows failed attempts apart from reconnects.
+    #expect(stderr.contains("reconnects 0 · connect attempts failed "), "stderr: \(stderr)")
+    let json = try JSONSerialization.jsonObject(with: Data(stdout.utf8)) as? [String: Any]
+    let summary = json?["summary"] as? [String: Any]
+    let counters = summary?["counters"] as? [String: Any]
+    #expect(summary?["ending"] as? String == "failed")
+    #expect((counters?["connectAttemptsFailed"] as? Int ?? 0) >= 1)
+    #expect(counters?["reconnects"] as? Int == 0)
+    // The segment is still closed with a footer.
+    let tape = try ReadBackTape(directory: out)
+    #expect(tape.report.endedWithFooter)
+    #expect(tape.frames.isEmpty)
 }
 
 @Test func marketsListsTheGammaAnswer() throws {

@@ -110,3 +110,35 @@ func eventually(seconds: Double = 20, _ condition: () -> Bool) -> Bool {
         sink: MemorySink())
     #expect(throws: CaptureError.self) { try run.start() }
 }
+
+/// Refuses every connect, like a URL where nothing listens.
+private struct RefusingFactory: MarketConnectionFactory {
+    func connect(url: String, timeoutNanoseconds: UInt64) throws -> FakeResponderConnection {
+        throw FakeTransportError(description: "connection refused")
+    }
+}
+
+/// Regression: a capture that never reached the exchange ended "stopped", exit 0, with
+/// "reconnects 3": a cron job could not tell it from a good run.
+@Test func aRunThatNeverConnectedFailsNamingTheURLAndTheLastError() throws {
+    let sink = MemorySink()
+    var configuration = CaptureConfiguration(url: "ws://127.0.0.1:1/ws/market", assets: ["a"])
+    configuration.policy.initialBackoffNanoseconds = SessionPolicy.millisecond
+    configuration.policy.maxBackoffNanoseconds = SessionPolicy.millisecond
+    let run = CaptureRun(configuration: configuration, factory: RefusingFactory(), clock: SystemClock(), sink: sink)
+    try run.start()
+    #expect(eventually { run.counters.snapshot().connectAttemptsFailed >= 3 })
+    run.requestStop()
+    let summary = run.wait(tickNanoseconds: 10_000_000)
+    let attempts = summary.counters.connectAttemptsFailed
+    #expect(summary.ending == "failed")
+    #expect(
+        summary.failure
+            == "never connected to ws://127.0.0.1:1/ws/market: connection refused (\(attempts) attempts); "
+            + "check --url and the network")
+    #expect(summary.counters.connects == 0)
+    #expect(summary.counters.reconnects == 0)
+    // The tape is still closed properly, and its summary says the same.
+    #expect(sink.summary?.ending == "failed")
+    #expect(sink.events.filter { $0.name == "connect_failed" }.count == Int(attempts))
+}

@@ -188,10 +188,18 @@ private func capture(
     let run = CaptureRun(
         configuration: configuration, factory: WebSocketConnectionFactory(), clock: SystemClock(), sink: sink)
     try run.start()
-    #expect(eventually { run.counters.snapshot().connectFailures >= 3 })
+    #expect(eventually { run.counters.snapshot().connectAttemptsFailed >= 3 })
     run.requestStop()
     let summary = run.wait(tickNanoseconds: 10 * SessionPolicy.millisecond)
     #expect(summary.counters.connects == 0)
+    // Failed attempts are not reconnects (nothing was ever up), and a run that never
+    // connected is a failure that names the URL and the real transport error.
+    #expect(summary.counters.reconnects == 0)
+    #expect(summary.ending == "failed")
+    let failedAttempts = summary.counters.connectAttemptsFailed
+    #expect(summary.failure?.hasPrefix("never connected to ws://127.0.0.1:1/ws/market: ") == true)
+    #expect(summary.failure?.hasSuffix("(\(failedAttempts) attempts); check --url and the network") == true)
+    #expect(summary.failure?.lowercased().contains("refused") == true, "\(summary.failure ?? "")")
     let tape = try ReadBackTape(directory: directory)
     #expect(tape.frames.isEmpty)
     let failures = tape.events.filter { $0.name == "disconnected" }

@@ -8,7 +8,9 @@ private let second = SessionPolicy.second
 private func runSession(
     policy: SessionPolicy = SessionPolicy(), _ plan: [FakeConnect], assets: [String] = ["A1", "A2"],
     queueCapacity: Int = 10_000
-) throws -> (sink: MemorySink, log: FakeLog, endings: [ConnectionEnding], clock: FakeClock) {
+) throws -> (
+    sink: MemorySink, log: FakeLog, endings: [ConnectionEnding], clock: FakeClock, counters: CaptureCountersSnapshot
+) {
     let clock = FakeClock()
     let stop = StopSignal()
     let counters = CaptureCounters()
@@ -22,7 +24,7 @@ private func runSession(
     let endings = session.run()
     let sink = MemorySink()
     try drain(queue, into: sink)
-    return (sink, factory.log, endings, clock)
+    return (sink, factory.log, endings, clock, counters.snapshot())
 }
 
 private func text(_ string: String, after: UInt64 = 0) -> FakeStep {
@@ -179,6 +181,11 @@ func shardingSplitsEvenlyUnderTheCap(count: Int, perConnection: Int, sizes: [Int
     }
     let failures = result.sink.events.filter { $0.name == "connect_failed" }
     #expect(failures.count == 4)
+    // Nothing was up before, so the connection that finally came is not a reconnect.
+    #expect(result.counters.connectAttemptsFailed == 4)
+    #expect(result.counters.lastConnectError == "connection refused")
+    #expect(result.counters.connects == 1)
+    #expect(result.counters.reconnects == 0)
     // The successful connection reports how many attempts failed before it.
     #expect(result.sink.events.contains { if case .connected(_, _, _, 4) = $0 { true } else { false } })
 }
@@ -210,4 +217,17 @@ func shardingSplitsEvenlyUnderTheCap(count: Int, perConnection: Int, sizes: [Int
 @Test func binaryFramesAreCountedNotRecorded() throws {
     let result = try runSession([.accept([.message(.binary([1, 2, 3])), text(dump), .stop])])
     #expect(result.sink.frames.map(\.text) == [dump])
+}
+
+/// Regression: "reconnects 3" was printed with 0 connects: every retry counted as a reconnect.
+/// A reconnect is a new connection after an earlier one was up; failed attempts count apart.
+@Test func reconnectsCountOnlyConnectionsAfterOneWasUp() throws {
+    let result = try runSession([
+        .refuse("connection refused"), .accept([text(dump), .fail("connection reset by peer")]),
+        .refuse("connection refused"), .accept([text(dump), .stop]),
+    ])
+    #expect(result.endings == [.connectFailed, .transportError, .connectFailed, .stopped])
+    #expect(result.counters.connects == 2)
+    #expect(result.counters.reconnects == 1)
+    #expect(result.counters.connectAttemptsFailed == 2)
 }

@@ -20,7 +20,7 @@ func withWatchdog<R>(killing pid: Int32, after seconds: Int, _ body: () throws -
 }
 
 /// A configuration with a short stall timeout.
-func stallConfiguration(workers: Int = 1, stallTimeout: Duration = .seconds(1)) -> WorkerManager.Configuration {
+func stallConfiguration(stallTimeout: Duration = .seconds(1)) -> WorkerManager.Configuration {
     var configuration = testConfiguration(ringCapacity: 1 << 16)
     configuration.stallTimeout = stallTimeout
     return configuration
@@ -142,10 +142,11 @@ func routeUntilFailure(_ router: inout Router, assetID: String, limit: Int = 2_0
         #expect(result.workers[0].stopStep == .killed)
     }
 
-    /// A worker that keeps getting stopped and continued is slow but progressing: with a 1 s
-    /// stall timeout it is never flagged, and every message arrives.
+    /// A worker that keeps getting stopped for 150 ms and continued is slow but progressing:
+    /// with a 3 s stall timeout (margin for a loaded machine) it is never flagged, and every
+    /// message arrives.
     @Test func slowButProgressingWorkerIsNotFlagged() throws {
-        let manager = try WorkerManager(workerCount: 1, configuration: stallConfiguration())
+        let manager = try WorkerManager(workerCount: 1, configuration: stallConfiguration(stallTimeout: .seconds(3)))
         try manager.start()
         let victim = manager.pids[0]
         var router = try Router(channels: manager.inputChannels)

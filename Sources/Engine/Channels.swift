@@ -19,11 +19,19 @@ final class PoolShared: Sendable {
 
     let data: Mutex<Data>
     let eventSink: (@Sendable (PoolEvent) -> Void)?
+    /// `Configuration.stallTimeout` in ns: how long a worker may leave bytes in its ring without
+    /// releasing any before the router gives up on it (`EngineError.workerStalled`).
+    let stallTimeoutNanos: UInt64
 
-    init(workerCount: Int, eventSink: (@Sendable (PoolEvent) -> Void)?) {
+    init(workerCount: Int, stallTimeoutNanos: UInt64 = .max, eventSink: (@Sendable (PoolEvent) -> Void)?) {
         data = Mutex(
             Data(pids: Array(repeating: 0, count: workerCount), exits: Array(repeating: nil, count: workerCount)))
+        self.stallTimeoutNanos = stallTimeoutNanos
         self.eventSink = eventSink
+    }
+
+    func pid(_ worker: Int) -> Int32 {
+        data.withLock { $0.pids[worker] }
     }
 
     func isAlive(_ worker: Int) -> Bool {
@@ -111,6 +119,20 @@ public final class WorkerChannel {
         return .notRunning("worker \(index) is not running")
     }
 
+    /// The error for a worker that released nothing for `nanos` while bytes waited in its ring
+    /// (a dead one is reported as dead instead).
+    func workerStalledError(nanos: UInt64) -> EngineError {
+        if !pool.isAlive(index) { return workerDiedError() }
+        return .workerStalled(worker: index, pid: pool.pid(index), seconds: Double(nanos / 1_000_000) / 1000)
+    }
+
+    /// True when the worker has left bytes in its ring unread for at least the pool's stall
+    /// timeout (see `RingProducer.pendingNanos`); then `stalledNanos` says for how long.
+    func stalledNanos(now: UInt64) -> UInt64? {
+        let pending = producer.pendingNanos(now: now)
+        return pending >= pool.stallTimeoutNanos ? pending : nil
+    }
+
     /// Writes one prebuilt record (a control message), waiting for space until `deadline`.
     func writeRecord(_ bytes: [UInt8], deadline: UInt64) throws(EngineError) {
         guard isOpen else { throw .notRunning("channel \(index) is closed (the pool was stopped)") }
@@ -121,7 +143,13 @@ public final class WorkerChannel {
         if !producer.hasSpace(needed) {
             let pool = self.pool
             let index = self.index
-            guard producer.waitForSpace(needed, deadline: deadline, isAlive: { pool.isAlive(index) }) else {
+            switch producer.waitForSpace(
+                needed, deadline: deadline, stallNanos: pool.stallTimeoutNanos, isAlive: { pool.isAlive(index) })
+            {
+            case .ready: break
+            case .consumerGone: throw workerDiedError()
+            case .stalled(let nanos): throw workerStalledError(nanos: nanos)
+            case .timedOut:
                 if !pool.isAlive(index) { throw workerDiedError() }
                 throw .timedOut(worker: index, what: "a control message (its channel stayed full)")
             }

@@ -44,6 +44,9 @@ public enum EngineError: Error, Sendable, Equatable, CustomStringConvertible {
     case spawnFailed(worker: Int, executable: String, errno: Int32)
     /// A worker process ended while the router or a query needed it.
     case workerDied(worker: Int, pid: Int32, exit: ExitReason)
+    /// A worker left messages in its queue without consuming any for `seconds` (at least the
+    /// pool's `Configuration.stallTimeout`): stopped (SIGSTOP), stuck, or starved of CPU.
+    case workerStalled(worker: Int, pid: Int32, seconds: Double)
     /// One routed message does not fit in a worker's ring.
     case messageTooLarge(bytes: Int, limit: Int, asset: String)
     /// The pool is not in the state the call needs (e.g. routing after stop).
@@ -70,6 +73,13 @@ public enum EngineError: Error, Sendable, Equatable, CustomStringConvertible {
         case .workerDied(let worker, let pid, let exit):
             return "worker \(worker) (pid \(pid)) \(exit); its queued messages are lost. "
                 + "Check the worker's stderr; rerun to reproduce"
+        case .workerStalled(let worker, let pid, let seconds):
+            let tenths = Int((seconds * 10).rounded())
+            return
+                "worker \(worker) (pid \(pid)) consumed nothing from its queue for \(tenths / 10).\(tenths % 10) s although messages "
+                + "were waiting; it may be stopped (SIGSTOP) or stuck, so the run is aborted and the pool kills it. "
+                + "Check the process (ps -o pid,stat,wchan -p \(pid)); if the machine is merely overloaded, "
+                + "raise the stall timeout (replay run --stall-timeout)"
         case .messageTooLarge(let bytes, let limit, let asset):
             return "a message of \(bytes) bytes for asset \(asset) exceeds the ring record limit of \(limit) bytes; "
                 + "raise Configuration.ringCapacity"

@@ -142,8 +142,10 @@ public struct Router: FeedSink {
         }
     }
 
-    /// The full-ring path: drop (`.drop`) or wait while the worker lives (`.block`). Returns
-    /// true when there is space; otherwise the event was dropped and counted.
+    /// The full-ring path: drop (`.drop`) or wait while the worker lives and makes progress
+    /// (`.block`). Returns true when there is space; otherwise the event was dropped and counted.
+    /// Either way a worker that consumes nothing for the pool's stall timeout while its ring
+    /// holds messages fails routing with `EngineError.workerStalled`.
     @inline(never)
     private mutating func waitForSpace(worker index: Int, needed: Int) -> Bool {
         let channel = channels[index]
@@ -154,20 +156,28 @@ public struct Router: FeedSink {
                 channel.producer.publish()
                 stats.batches += 1
             }
+            if let stalled = channel.stalledNanos(now: cshim_monotonic_ns()) {
+                failure = channel.workerStalledError(nanos: stalled)
+            }
             return false
         }
         let began = cshim_monotonic_ns()
         let pool = channel.pool
-        let hasSpace = channel.producer.waitForSpace(needed, deadline: .max, isAlive: { pool.isAlive(index) })
+        let outcome = channel.producer.waitForSpace(
+            needed, deadline: .max, stallNanos: pool.stallTimeoutNanos, isAlive: { pool.isAlive(index) })
         stampsLeft = 0
         stats.batches += 1
         stats.blockedNanos += cshim_monotonic_ns() - began
-        guard hasSpace else {
+        switch outcome {
+        case .ready:
+            return true
+        case .stalled(let nanos):
+            failure = channel.workerStalledError(nanos: nanos)
+        case .consumerGone, .timedOut:
             failure = channel.workerDiedError()
-            stats.dropped += 1
-            return false
         }
-        return true
+        stats.dropped += 1
+        return false
     }
 
     // MARK: FeedSink
@@ -228,12 +238,21 @@ public struct Router: FeedSink {
 
     // MARK: publishing and control
 
-    /// Publishes every written record to its worker. Throws the routing failure, if any.
+    /// Publishes every written record to its worker. Throws the routing failure, if any,
+    /// including `EngineError.workerStalled` for a worker that has left messages unread for the
+    /// pool's stall timeout (a paced replay never fills a ring, so this is where it notices a
+    /// stopped worker; an empty ring is never a stall).
     public mutating func flush() throws {
         stampsLeft = 0
-        for channel in channels where channel.isOpen && channel.producer.unpublishedRecords > 0 {
-            channel.producer.publish()
-            stats.batches += 1
+        let now = cshim_monotonic_ns()
+        for channel in channels where channel.isOpen {
+            if channel.producer.unpublishedRecords > 0 {
+                channel.producer.publish()
+                stats.batches += 1
+            }
+            if failure == nil, let stalled = channel.stalledNanos(now: now) {
+                failure = channel.workerStalledError(nanos: stalled)
+            }
         }
         if let failure { throw failure }
     }

@@ -111,6 +111,10 @@ struct RingProducer {
     var unpublishedRecords: Int = 0
     /// Set when the pool stops: the router must not write into a ring nobody reads.
     var isClosed = false
+    /// Stall watch (see `pendingNanos(now:)`): the consumer's tail at the last look, and since
+    /// when (monotonic ns, 0 = nothing pending) it has had bytes to read without releasing any.
+    var watchedTail: UInt64 = 0
+    var pendingSinceNanos: UInt64 = 0
 
     @inline(__always) func word(_ offset: Int) -> UnsafeMutablePointer<UInt64> {
         (control + offset).assumingMemoryBound(to: UInt64.self)
@@ -174,10 +178,41 @@ struct RingProducer {
         }
     }
 
-    /// Blocks until `needed` bytes are free, `deadline` (monotonic ns) passes, or `isAlive`
-    /// says the consumer is gone. Publishes first so the consumer can make progress.
-    /// Returns true when the space is there.
-    mutating func waitForSpace(_ needed: Int, deadline: UInt64, isAlive: () -> Bool) -> Bool {
+    /// How long (ns) the consumer has had published bytes to read without releasing any: 0
+    /// when its ring is empty (an idle consumer is not stalled) or its tail moved since the last
+    /// look. Progress is the tail advancing, which the consumer already publishes at least every
+    /// 64 records and whenever it runs dry, so a slow consumer that keeps going never counts.
+    /// Measured from the first look that saw the bytes pending, so it never overstates.
+    mutating func pendingNanos(now: UInt64) -> UInt64 {
+        let tail = cshim_atomic_load_acquire(word(RingLayout.tailOffset))
+        cachedTail = tail
+        // The head is this producer's own store: a relaxed load sees its latest value.
+        let published = cshim_atomic_load_relaxed(word(RingLayout.headOffset))
+        if tail == published {
+            watchedTail = tail
+            pendingSinceNanos = 0
+            return 0
+        }
+        if tail != watchedTail || pendingSinceNanos == 0 {
+            watchedTail = tail
+            pendingSinceNanos = now
+            return 0
+        }
+        return now &- pendingSinceNanos
+    }
+
+    /// Bytes published but not yet released by the consumer.
+    var unreadBytes: UInt64 {
+        cshim_atomic_load_relaxed(word(RingLayout.headOffset)) &- cshim_atomic_load_acquire(word(RingLayout.tailOffset))
+    }
+
+    /// Blocks until `needed` bytes are free, `deadline` (monotonic ns) passes, `isAlive` says
+    /// the consumer is gone, or the consumer releases nothing for `stallNanos` while bytes wait
+    /// for it (`pendingNanos`; `.max` disables the check). Publishes first so the consumer can
+    /// make progress.
+    mutating func waitForSpace(
+        _ needed: Int, deadline: UInt64, stallNanos: UInt64 = .max, isAlive: () -> Bool
+    ) -> SpaceWait {
         publish()
         let waiting = flag(RingLayout.producerWaitingOffset)
         // Ask to be woken only once a quarter of the ring is free, so a router faster than its
@@ -186,24 +221,46 @@ struct RingProducer {
         let wantTail = localHead &+ wanted >= UInt64(capacity) ? localHead &+ wanted &- UInt64(capacity) : 0
         cshim_atomic_store_release(word(RingLayout.producerWantsTailOffset), wantTail)
         while true {
-            if hasSpace(needed) { return true }
+            if hasSpace(needed) { return .ready }
             cshim_atomic_store32(waiting, 1)
             cshim_fence_seq_cst()
             if hasSpace(needed) {
                 cshim_atomic_store32(waiting, 0)
-                return true
+                return .ready
             }
             let now = cshim_monotonic_ns()
-            if now >= deadline || !isAlive() {
+            if !isAlive() {
                 cshim_atomic_store32(waiting, 0)
-                return false
+                return .consumerGone
             }
-            // Short waits so a dead consumer is noticed within ~20 ms even if no wake-up comes.
+            if now >= deadline {
+                cshim_atomic_store32(waiting, 0)
+                return .timedOut
+            }
+            let pending = pendingNanos(now: now)
+            if pending >= stallNanos {
+                cshim_atomic_store32(waiting, 0)
+                return .stalled(nanos: pending)
+            }
+            // Short waits so a dead or stalled consumer is noticed within ~20 ms of the limit
+            // even if no wake-up comes.
             let remainingMs = Int32(min((deadline - now) / 1_000_000 + 1, 20))
             _ = SystemCalls.waitReadable(spaceWakeFD, timeoutMs: remainingMs)
             SystemCalls.drainEventFD(spaceWakeFD)
         }
     }
+}
+
+/// How `RingProducer.waitForSpace` ended.
+enum SpaceWait: Equatable {
+    /// The space is there.
+    case ready
+    /// The deadline passed first.
+    case timedOut
+    /// The consumer process is gone.
+    case consumerGone
+    /// The consumer released nothing for this many ns while bytes waited for it.
+    case stalled(nanos: UInt64)
 }
 
 /// The consumer's side of a ring (used by the worker process, and in-process by tests).

@@ -30,14 +30,22 @@ public final class WorkerManager {
         /// How long an idle worker polls its ring before sleeping (0: sleep at once). A short
         /// spin lowers paced latency at the cost of CPU while idle.
         public var spinBeforeSleep: Duration
+        /// How long a worker may leave messages in its ring without consuming any before the
+        /// router fails with `EngineError.workerStalled` and `stop` kills it at once (a stopped
+        /// or hung process would otherwise block the router forever). Progress is the ring's
+        /// tail advancing, so a slow worker that keeps consuming, or an idle one with an empty
+        /// ring, is never stalled. Default: 3 × `heartbeatInterval`, at least 10 s.
+        public var stallTimeout: Duration
         /// Receives warnings, worker starts/exits, heartbeats and stats (on the monitor thread).
         public var eventSink: (@Sendable (PoolEvent) -> Void)?
 
         public init(
             executable: URL? = nil, ringCapacity: Int = 8 << 20, heartbeatInterval: Duration = .seconds(5),
             statsInterval: Duration = .seconds(30), verifyExchangeHash: Bool = true,
-            spinBeforeSleep: Duration = .zero, eventSink: (@Sendable (PoolEvent) -> Void)? = nil
+            spinBeforeSleep: Duration = .zero, stallTimeout: Duration? = nil,
+            eventSink: (@Sendable (PoolEvent) -> Void)? = nil
         ) {
+            self.stallTimeout = stallTimeout ?? Self.defaultStallTimeout(heartbeatInterval: heartbeatInterval)
             self.spinBeforeSleep = spinBeforeSleep
             self.executable = executable
             self.ringCapacity = ringCapacity
@@ -45,6 +53,11 @@ public final class WorkerManager {
             self.statsInterval = statsInterval
             self.verifyExchangeHash = verifyExchangeHash
             self.eventSink = eventSink
+        }
+
+        /// 3 × the heartbeat interval, but at least 10 s.
+        public static func defaultStallTimeout(heartbeatInterval: Duration) -> Duration {
+            max(heartbeatInterval * 3, .seconds(10))
         }
     }
 
@@ -75,7 +88,13 @@ public final class WorkerManager {
         }
         self.workerCount = workerCount
         self.configuration = configuration
-        shared = PoolShared(workerCount: workerCount, eventSink: configuration.eventSink)
+        guard configuration.stallTimeout > .zero else {
+            throw EngineError.invalidConfiguration("stallTimeout must be positive, got \(configuration.stallTimeout)")
+        }
+        shared = PoolShared(
+            workerCount: workerCount,
+            stallTimeoutNanos: UInt64(Self.milliseconds(configuration.stallTimeout)) * 1_000_000,
+            eventSink: configuration.eventSink)
         let cores = SystemCalls.onlineCPUCount
         if workerCount > cores {
             let warning =
@@ -221,9 +240,17 @@ public final class WorkerManager {
             for index in 0..<workerCount where state.exits[index] != nil { steps[index] = .diedBeforeStop }
         }
         for channel in inputChannels where shared.isAlive(channel.index) && channel.isOpen {
+            // A stalled worker (stopped or stuck with messages waiting) would only burn the
+            // budget: kill it now. SIGKILL also ends a stopped (SIGSTOP) process.
+            if channel.stalledNanos(now: cshim_monotonic_ns()) != nil {
+                signal(worker: channel.index, SIGKILL, step: .killed, steps: &steps)
+                continue
+            }
             do {
                 try channel.writeRecord(RecordCodec.controlRecord(kind: .stop), deadline: gracefulDeadline)
                 channel.producer.publish()
+            } catch EngineError.workerStalled {
+                signal(worker: channel.index, SIGKILL, step: .killed, steps: &steps)
             } catch {
                 continue  // dead or stuck: escalation below handles it
             }
@@ -296,10 +323,20 @@ public final class WorkerManager {
         }
     }
 
+    private func signal(worker index: Int, _ signal: Int32, step: StopStep, steps: inout [StopStep]) {
+        // Under the lock the monitor cannot reap, so a live pid cannot be reused meanwhile.
+        shared.data.withLock { state in
+            guard state.pids[index] > 0 && state.exits[index] == nil else { return }
+            kill(state.pids[index], signal)
+            steps[index] = step
+        }
+    }
+
     private func signalRemaining(_ signal: Int32, step: StopStep, steps: inout [StopStep]) {
         // Under the lock the monitor cannot reap, so a live pid cannot be reused meanwhile.
         shared.data.withLock { state in
-            for index in 0..<workerCount where state.pids[index] > 0 && state.exits[index] == nil {
+            for index in 0..<workerCount
+            where state.pids[index] > 0 && state.exits[index] == nil && steps[index] != .killed {
                 kill(state.pids[index], signal)
                 steps[index] = step
             }

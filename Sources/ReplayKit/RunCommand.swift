@@ -45,6 +45,9 @@ enum RunCommand: Subcommand {
           --heartbeat SECONDS     worker heartbeat interval (default 5)
           --stats-interval SECONDS
                                   worker periodic stats interval (default 30)
+          --stall-timeout SECONDS abort the run when a worker consumes nothing for this long
+                                  while messages wait for it, e.g. a stopped (SIGSTOP) or hung
+                                  worker (default 3 × heartbeat, at least 10)
 
         Output:
           --json                  print the report as one JSON document (docs/REPORT_FORMAT.md)

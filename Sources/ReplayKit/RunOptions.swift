@@ -38,6 +38,9 @@ public struct RunOptions: Sendable {
     public var verifyExchangeHash = true
     public var heartbeatSeconds = 5.0
     public var statsSeconds = 30.0
+    /// `--stall-timeout`: seconds a worker may leave messages unread before the run is aborted;
+    /// nil = the pool's default (3 × heartbeat, at least 10 s).
+    public var stallTimeoutSeconds: Double?
 
     public init() {}
 
@@ -50,7 +53,7 @@ public struct RunOptions: Sendable {
     static let valueOptions: Set<String> = [
         "workers", "speed", "from", "to", "time-basis", "assets", "assets-file", "routing", "backpressure",
         "report", "dump-books", "golden", "write-golden", "targets", "junit", "heartbeat", "stats-interval",
-        "exchange-hash",
+        "exchange-hash", "stall-timeout",
     ]
     static let flagOptions: Set<String> = ["json", "quiet", "bless", "check-invariance", "strict", "help"]
 
@@ -105,6 +108,9 @@ public struct RunOptions: Sendable {
         options.verifyExchangeHash = try arguments.choice("exchange-hash", ["on", "off"], default: "on") == "on"
         if let text = arguments.value("heartbeat") {
             options.heartbeatSeconds = try parseSeconds(text, option: "heartbeat")
+        }
+        if let text = arguments.value("stall-timeout") {
+            options.stallTimeoutSeconds = try parseSeconds(text, option: "stall-timeout")
         }
         if let text = arguments.value("stats-interval") {
             options.statsSeconds = try parseSeconds(text, option: "stats-interval")

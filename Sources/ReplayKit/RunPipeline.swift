@@ -64,6 +64,7 @@ public enum ReplayRun {
             statsInterval: .milliseconds(Int64(options.statsSeconds * 1000)),
             verifyExchangeHash: options.verifyExchangeHash,
             spinBeforeSleep: options.speed == .max ? .zero : .microseconds(200),
+            stallTimeout: options.stallTimeoutSeconds.map { .milliseconds(Int64($0 * 1000)) },
             eventSink: { event in
                 switch event {
                 case .warning(let text): notify(.warning(text))
@@ -223,7 +224,11 @@ public enum ReplayRun {
         }
         result.router = sink.router.stats
         if let failure {
-            if let died = result.workers.first(where: { $0.exit != .exited(status: 0) }) {
+            // Only a worker that ended on its own during the run caused the failure; one the
+            // pool killed while stopping (e.g. a stalled worker) is a consequence of it.
+            if let died = result.workers.first(where: {
+                $0.exit != .exited(status: 0) && ($0.stopStep == .diedBeforeStop || $0.stopStep == .diedDuringStop)
+            }) {
                 throw CommandError(
                     "worker \(died.index) (pid \(died.pid)) \(died.exit) while replaying \(reader.currentFile) "
                         + "line \(reader.currentLineNumber); the run is incomplete. Cause: \(failure)")
@@ -231,10 +236,16 @@ public enum ReplayRun {
             throw CommandError("\(failure)")
         }
         if let died = result.workers.first(where: { $0.exit != .exited(status: 0) || !$0.drained }) {
+            let how: String
+            switch died.stopStep {
+            case .killed: how = "did not drain within the stop budget; killed by the pool (SIGKILL)"
+            case .terminated: how = "did not drain within the stop budget; terminated by the pool (SIGTERM)"
+            case .drained, .diedBeforeStop, .diedDuringStop:
+                how = "\(died.exit)" + (died.drained ? "" : " before draining its queue")
+            }
             throw CommandError(
-                "worker \(died.index) (pid \(died.pid)) \(died.exit)"
-                    + (died.drained ? "" : " before draining its queue")
-                    + "; its books are incomplete, so the run is not reported as a success")
+                "worker \(died.index) (pid \(died.pid)) \(how); its books are incomplete, "
+                    + "so the run is not reported as a success")
         }
 
         let booksByWorker = result.workers.map { worker in

@@ -60,8 +60,8 @@ final class SendableRing: @unchecked Sendable {
             let size = 24 + Int(random.next() % 64) * 8
             let needed = producer.bytesNeeded(size)
             if !producer.hasSpace(needed) {
-                let gotSpace = producer.waitForSpace(needed, deadline: .max, isAlive: { true })
-                #expect(gotSpace)
+                let outcome = producer.waitForSpace(needed, deadline: .max, isAlive: { true })
+                #expect(outcome == .ready)
             }
             let target = producer.claim(size)
             target.storeBytes(of: UInt32(size), as: UInt32.self)

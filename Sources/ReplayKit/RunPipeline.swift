@@ -218,7 +218,11 @@ public enum ReplayRun {
 
         var result: RunResult
         do {
-            result = try manager.stop(timeout: .seconds(10))
+            // Draining may take long on a loaded machine (a worker checking exchange hashes can be
+            // seconds behind the router); a stuck worker was already caught by the router's stall
+            // check, so the budget only has to be generous: 4 stall timeouts, at least 60 s.
+            let stall = options.stallTimeoutSeconds ?? max(10, 3 * options.heartbeatSeconds)
+            result = try manager.stop(timeout: .milliseconds(Int64(max(60, 4 * stall) * 1000)))
         } catch {
             throw CommandError("stopping the workers failed: \(error)")
         }

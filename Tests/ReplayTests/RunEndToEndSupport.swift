@@ -188,3 +188,16 @@ func processIsAlive(_ pid: pid_t) -> Bool {
     let fields = stat[stat.index(after: close)...].split(separator: " ")
     return fields.first != "Z"
 }
+
+/// The pids of `count` worker processes of `parent`, waiting up to `within` for them to appear
+/// (fewer if they never do).
+func waitForWorkerProcesses(of parent: pid_t, count: Int, within: Duration = .seconds(20)) -> [pid_t] {
+    let deadline = ContinuousClock.now + within
+    var workers: [pid_t] = []
+    while ContinuousClock.now < deadline {
+        workers = childProcessIDs(of: parent).filter { workerIndex(pid: $0) != nil }
+        if workers.count == count { break }
+        usleep(10_000)
+    }
+    return workers
+}

@@ -376,16 +376,8 @@ struct RunEndToEndTests {
         var victim: (pid: pid_t, index: Int)?
         var workerPIDs: [pid_t] = []
         let run = try R.run(["run", tape, "--workers", "2", "--speed", "1x"], timeout: .seconds(90)) { process in
-            let parent = process.processIdentifier
-            let deadline = ContinuousClock.now + .seconds(20)
-            while ContinuousClock.now < deadline {
-                let workers = childProcessIDs(of: parent).filter { workerIndex(pid: $0) != nil }
-                if workers.count == 2 {
-                    workerPIDs = workers
-                    break
-                }
-                usleep(10_000)
-            }
+            let workers = waitForWorkerProcesses(of: process.processIdentifier, count: 2)
+            if workers.count == 2 { workerPIDs = workers }
             guard let pid = workerPIDs.first(where: { workerIndex(pid: $0) == 1 }) else { return }
             victim = (pid, 1)
             kill(pid, SIGKILL)

@@ -16,12 +16,7 @@ import Testing
     let run = try ReplayBinary.run(["run", tape, "--workers", "2", "--speed", "1x"], timeout: .seconds(60)) {
         process in
         let parent = process.processIdentifier
-        let deadline = ContinuousClock.now + .seconds(20)
-        while ContinuousClock.now < deadline {
-            workers = childProcessIDs(of: parent).filter { workerIndex(pid: $0) != nil }
-            if workers.count == 2 { break }
-            usleep(10_000)
-        }
+        workers = waitForWorkerProcesses(of: parent, count: 2)
         usleep(500_000)  // let some frames through, so the partial report has something in it
         kill(parent, SIGINT)
     }

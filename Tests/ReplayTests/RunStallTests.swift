@@ -30,12 +30,7 @@ func aStoppedWorkerAbortsTheRunNamingItAndLeavesNoProcess(speed: String) throws 
         ["run", tape, "--workers", "2", "--speed", speed, "--stall-timeout", "5"], timeout: .seconds(90)
     ) { process in
         let parent = process.processIdentifier
-        let deadline = ContinuousClock.now + .seconds(20)
-        while ContinuousClock.now < deadline {
-            workers = childProcessIDs(of: parent).filter { workerIndex(pid: $0) != nil }
-            if workers.count == 2 { break }
-            usleep(10_000)
-        }
+        workers = waitForWorkerProcesses(of: parent, count: 2)
         usleep(300_000)  // let the replay get going
         if let victim = workers.first {
             stoppedPID = victim

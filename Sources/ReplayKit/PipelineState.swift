@@ -23,6 +23,8 @@ struct PipelineFilter {
     var lastError: FeedError?
     /// Assets whose books arrived on each connection: invalidated if that connection breaks.
     var booksByConnection: [UInt32: Set<String>] = [:]
+    /// Every asset a book arrived for (for fetching final levels).
+    var bookAssets: Set<String> = []
     /// Whether to remember assets per connection (only needed when the tape has events).
     var trackConnections = true
 
@@ -52,6 +54,7 @@ struct PipelineSink: FeedSink {
         if filter.trackConnections {
             let asset = String(decoding: event.assetID, as: UTF8.self)
             filter.booksByConnection[filter.connection, default: []].insert(asset)
+            filter.bookAssets.insert(asset)
         }
         router.onBook(event)
     }

@@ -54,6 +54,8 @@ enum RunCommand: Subcommand {
           --report FILE           also write the JSON report to FILE
           --dump-books FILE       write every worker's final books, with all levels, as JSON
           --quiet                 print nothing but errors and verification differences
+          --golden-levels         with --write-golden: record every book's levels too, so a later
+                                  diff shows the first differing levels (larger goldens)
           --check-invariance      replay twice, with 1 and with N workers (N = --workers, at least
                                   2), and fail (exit 3) if any asset's final book differs
 
@@ -98,6 +100,11 @@ enum RunCommand: Subcommand {
         }
 
         try options.checkOutputPaths()
+        if let golden = options.goldenPath,
+            let text = try? String(contentsOfFile: golden, encoding: .utf8), text.contains("\"levels\"")
+        {
+            options.goldenLevels = true  // the golden carries levels: fetch ours so diffs can show them
+        }
         let interactive = !options.quiet && !options.json
         let progress = ProgressPrinter(enabled: interactive)
         if interactive {
@@ -156,7 +163,8 @@ enum RunCommand: Subcommand {
         if VerifyRunOptions.isRequested(options) {
             let verification = try GoldenWorkflow.handle(
                 report: outcome.report, goldenPath: options.goldenPath, writeGoldenPath: options.writeGoldenPath,
-                bless: options.bless, targetsPath: options.targetsPath, junitPath: options.junitPath, json: false)
+                bless: options.bless, targetsPath: options.targetsPath, junitPath: options.junitPath, json: false,
+                recordLevels: options.goldenLevels)
             let text = verification.text
             if !text.isEmpty && (!options.quiet || verification.status != ExitStatus.success) {
                 if options.json {

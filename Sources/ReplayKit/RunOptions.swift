@@ -31,6 +31,9 @@ public struct RunOptions: Sendable {
     public var goldenPath: String?
     public var writeGoldenPath: String?
     public var bless = false
+    /// Record every book's levels into the golden (`--golden-levels`), so later diffs can show
+    /// the first differing levels. Also set when the golden being verified carries levels.
+    public var goldenLevels = false
     public var targetsPath: String?
     public var junitPath: String?
     public var checkInvariance = false
@@ -55,7 +58,9 @@ public struct RunOptions: Sendable {
         "report", "dump-books", "golden", "write-golden", "targets", "junit", "heartbeat", "stats-interval",
         "exchange-hash", "stall-timeout",
     ]
-    static let flagOptions: Set<String> = ["json", "quiet", "bless", "check-invariance", "strict", "help"]
+    static let flagOptions: Set<String> = [
+        "json", "quiet", "bless", "check-invariance", "strict", "help", "golden-levels",
+    ]
 
     /// Parses the words after `replay run`.
     public static func parse(_ words: [String]) throws -> RunOptions {
@@ -101,6 +106,7 @@ public struct RunOptions: Sendable {
         options.goldenPath = arguments.value("golden")
         options.writeGoldenPath = arguments.value("write-golden")
         options.bless = arguments.flag("bless")
+        options.goldenLevels = arguments.flag("golden-levels")
         options.targetsPath = arguments.value("targets")
         options.junitPath = arguments.value("junit")
         options.checkInvariance = arguments.flag("check-invariance")
@@ -120,6 +126,9 @@ public struct RunOptions: Sendable {
         }
         if options.bless && options.writeGoldenPath == nil {
             throw UsageError("--bless only goes with --write-golden FILE")
+        }
+        if options.goldenLevels && options.writeGoldenPath == nil {
+            throw UsageError("--golden-levels only goes with --write-golden FILE")
         }
         if options.junitPath != nil && options.goldenPath == nil && options.targetsPath == nil {
             throw UsageError("--junit FILE reports a verification: give --golden FILE or --targets FILE too")

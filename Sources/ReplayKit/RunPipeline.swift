@@ -207,9 +207,8 @@ public enum ReplayRun {
 
         // Full levels for --dump-books, asked while the workers still run.
         var levelsByAsset: [String: BookSummary] = [:]
-        if failure == nil, options.dumpBooksPath != nil {
-            let assets = sink.filter.booksByConnection.values.reduce(into: Set<String>()) { $0.formUnion($1) }
-            for asset in assets.sorted() {
+        if failure == nil, options.dumpBooksPath != nil || options.goldenLevels {
+            for asset in sink.filter.bookAssets.sorted() {
                 if let summary = try? sink.router.queryBook(assetID: asset, depth: 100_000) {
                     levelsByAsset[asset] = summary
                 }
@@ -252,6 +251,13 @@ public enum ReplayRun {
                     + "so the run is not reported as a success")
         }
 
+        if options.goldenLevels {
+            // Goldens with levels: the report's books carry them, so a diff can show the first
+            // differing levels.
+            for index in result.workers.indices {
+                result.workers[index].books = result.workers[index].books.map { levelsByAsset[$0.assetID] ?? $0 }
+            }
+        }
         let booksByWorker = result.workers.map { worker in
             worker.books.map { levelsByAsset[$0.assetID] ?? $0 }
         }

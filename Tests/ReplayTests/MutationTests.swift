@@ -236,4 +236,20 @@ struct MutationTests {
         #expect(!named.workers.isEmpty)
         #expect(named.workers.isSubset(of: owners), "workers named \(named.workers), owners \(owners)")
     }
+
+    /// With goldens recorded with levels (`--golden-levels`, as the bundled ones are), a book that
+    /// differs shows its first differing level, expected against actual.
+    @Test func aChangedSizeShowsTheFirstDifferingLevel() throws {
+        let tape = try G3Tape()
+        let (target, _) = try #require(tape.decisiveEntries().first)
+        var lines = tape.lines
+        lines[target.line] = try tape.line(target, settingSize: "777")
+        let scratch = try ScratchDirectory()
+        let path = try scratch.writeLines(lines, to: "resized.ndjson")
+        let run = try R.run(["run", path, "--workers", "2", "--quiet", "--golden", R.goldenW2])
+        #expect(run.status == ExitStatus.verificationFailed, "stderr: \(run.stderr)")
+        let side = target.side == "BUY" ? "bid" : "ask"
+        #expect(run.stdoutText.contains("first differing \(side) level"), "stdout: \(run.stdoutText)")
+        #expect(run.stdoutText.contains("\(target.price) × 777"), "stdout: \(run.stdoutText)")
+    }
 }

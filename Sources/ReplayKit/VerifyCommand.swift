@@ -8,7 +8,8 @@ import Verify
 public enum VerifyCommand: Subcommand {
     public static let name = "verify"
     public static let summary = "compare a run report with a golden file and performance targets"
-    public static let usage = "replay verify REPORT.json [GOLDEN.json] [--targets FILE] [--json] [--junit FILE]"
+    public static let usage =
+        "replay verify REPORT.json [GOLDEN.json | --golden GOLDEN.json] [--targets FILE] [--json] [--junit FILE]"
     public static let help = """
         replay verify — compare a run report with a golden file and performance targets
 
@@ -64,13 +65,18 @@ public enum VerifyCommand: Subcommand {
         """
 
     public static func run(_ arguments: [String]) throws -> Int32 {
-        let parsed = try Arguments(arguments, options: ["targets", "junit", "max-diffs"], flags: ["json", "help"])
+        let parsed = try Arguments(
+            arguments, options: ["targets", "junit", "max-diffs", "golden"], flags: ["json", "help"])
         let positionals = parsed.positionals
         guard !positionals.isEmpty else { throw UsageError("missing REPORT.json") }
         guard positionals.count <= 2 else {
             throw UsageError("too many arguments: expected REPORT.json and GOLDEN.json, got \(positionals.count)")
         }
-        let goldenPath = positionals.count == 2 ? positionals[1] : nil
+        // `--golden FILE` as in `replay run`, or the second positional.
+        if parsed.value("golden") != nil && positionals.count == 2 {
+            throw UsageError("give the golden once: as --golden FILE or as the second argument")
+        }
+        let goldenPath = parsed.value("golden") ?? (positionals.count == 2 ? positionals[1] : nil)
         if goldenPath == nil && parsed.value("targets") == nil {
             throw UsageError("missing GOLDEN.json (or give --targets FILE to check targets only)")
         }

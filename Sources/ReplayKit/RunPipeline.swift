@@ -232,9 +232,16 @@ public enum ReplayRun {
             if let died = result.workers.first(where: {
                 $0.exit != .exited(status: 0) && ($0.stopStep == .diedBeforeStop || $0.stopStep == .diedDuringStop)
             }) {
+                let when =
+                    reader.currentLineNumber == 0
+                    ? "before the replay started"
+                    : "while replaying \(reader.currentFile) line \(reader.currentLineNumber)"
+                // The router's own error names the same death; repeat only a different cause.
+                var sameDeath = false
+                if case .workerDied(let worker, _, _)? = failure as? EngineError { sameDeath = worker == died.index }
                 throw CommandError(
-                    "worker \(died.index) (pid \(died.pid)) \(died.exit) while replaying \(reader.currentFile) "
-                        + "line \(reader.currentLineNumber); the run is incomplete. Cause: \(failure)")
+                    "worker \(died.index) (pid \(died.pid)) \(died.exit) \(when); the run is incomplete"
+                        + (sameDeath ? "" : ". Cause: \(failure)"))
             }
             throw CommandError("\(failure)")
         }

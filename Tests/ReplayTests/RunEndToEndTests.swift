@@ -393,6 +393,8 @@ struct RunEndToEndTests {
         #expect(run.status == ExitStatus.failure, "stdout: \(run.stdoutText)\nstderr: \(run.stderr)")
         #expect(run.stderr.contains("Error: worker \(killed.index) (pid \(killed.pid))"), "stderr: \(run.stderr)")
         #expect(run.stderr.contains("signal 9") || run.stderr.contains("SIGKILL"), "stderr: \(run.stderr)")
+        // The death is told once, not again as its own cause.
+        #expect(!run.stderr.contains("Cause: worker"), "stderr: \(run.stderr)")
         let deadline = ContinuousClock.now + .seconds(10)
         while workers.contains(where: processIsAlive) && ContinuousClock.now < deadline { usleep(10_000) }
         #expect(!workers.contains(where: processIsAlive), "worker processes left behind: \(workers)")

@@ -172,7 +172,7 @@ struct PipelineState {
     }
 
     func makeReport(
-        files: [String], reader: TapeReader, digest: String, sink: PipelineSink, result: RunResult,
+        files: [String], reader: ReadAheadTape, digest: String, sink: PipelineSink, result: RunResult,
         lateness: LatencyHistogram?, wallSeconds: Double
     ) -> RunReport {
         var messagesByType: [String: Int] = [

@@ -42,6 +42,9 @@ enum RunCommand: Subcommand {
                                   block (default): lossless and deterministic; drop: live-like,
                                   every dropped message is counted
           --exchange-hash on|off  check the exchange's own book hashes as books change (default on)
+          --read-ahead auto|on|off
+                                  read the tape on its own thread (auto: when a core is free for it,
+                                  i.e. without exchange-hash checks or with cores ≥ workers + 2)
           --heartbeat SECONDS     worker heartbeat interval (default 5)
           --stats-interval SECONDS
                                   worker periodic stats interval (default 30)
@@ -84,8 +87,9 @@ enum RunCommand: Subcommand {
             }
             options.tapes = [fixtures.appendingPathComponent(BundledFixtures.defaultTapeName).path]
             options.usesBundledTape = true
+            // The bundled goldens pin the exchange-hash results too: verify only comparable runs.
             if options.goldenPath == nil, options.writeGoldenPath == nil, options.assets == nil,
-                options.fromNs == nil, options.toNs == nil,
+                options.fromNs == nil, options.toNs == nil, options.verifyExchangeHash,
                 // No golden for this worker count (the default follows the core count): the
                 // 1-worker golden still verifies the worker-count-independent results.
                 let golden = BundledFixtures.golden(forTape: BundledFixtures.defaultTapeName, workers: options.workers)

@@ -39,6 +39,9 @@ public struct RunOptions: Sendable {
     public var checkInvariance = false
     public var strict = false
     public var verifyExchangeHash = true
+    /// `--read-ahead`: read the tape on its own thread (on), on the router thread (off), or
+    /// decide from the cores and the workers' load (auto).
+    public var readAhead = "auto"
     public var heartbeatSeconds = 5.0
     public var statsSeconds = 30.0
     /// `--stall-timeout`: seconds a worker may leave messages unread before the run is aborted;
@@ -56,7 +59,7 @@ public struct RunOptions: Sendable {
     static let valueOptions: Set<String> = [
         "workers", "speed", "from", "to", "time-basis", "assets", "assets-file", "routing", "backpressure",
         "report", "dump-books", "golden", "write-golden", "targets", "junit", "heartbeat", "stats-interval",
-        "exchange-hash", "stall-timeout",
+        "exchange-hash", "stall-timeout", "read-ahead",
     ]
     static let flagOptions: Set<String> = [
         "json", "quiet", "bless", "check-invariance", "strict", "help", "golden-levels",
@@ -112,6 +115,7 @@ public struct RunOptions: Sendable {
         options.checkInvariance = arguments.flag("check-invariance")
         options.strict = arguments.flag("strict")
         options.verifyExchangeHash = try arguments.choice("exchange-hash", ["on", "off"], default: "on") == "on"
+        options.readAhead = try arguments.choice("read-ahead", ["auto", "on", "off"], default: "auto")
         if let text = arguments.value("heartbeat") {
             options.heartbeatSeconds = try parseSeconds(text, option: "heartbeat")
         }

@@ -47,9 +47,15 @@ public enum ReplayRun {
         } catch {
             throw CommandError("\(error)")
         }
-        let reader: TapeReader
+        let reader: ReadAheadTape
         do {
-            reader = try TapeReader(paths: files, options: TapeReaderOptions(strict: options.strict))
+            // Reading on its own thread pays when a core is free for it: with exchange-hash checks
+            // the workers need the cores (docs/BENCHMARKS.md, "End to end").
+            let cores = ProcessInfo.processInfo.activeProcessorCount
+            reader = ReadAheadTape(
+                reader: try TapeReader(paths: files, options: TapeReaderOptions(strict: options.strict)),
+                threaded: options.readAhead == "on"
+                    || (options.readAhead == "auto" && (!options.verifyExchangeHash || cores >= options.workers + 2)))
         } catch {
             throw CommandError("\(error)")
         }
@@ -103,7 +109,6 @@ public enum ReplayRun {
         var sink = PipelineSink(router: router, filter: filter)
         var parser = FeedParser()
         var pacer = Pacer(speed: options.speed, clock: MonotonicClock())
-        var digest = ContentDigest()
         let startNs = cshim_monotonic_ns()
         var lastProgressNs = startNs
         let cpuAtStart = CPUTimes.now()
@@ -112,10 +117,10 @@ public enum ReplayRun {
 
         do {
             if let failure { throw failure }
+            reader.start()
             while let record = try reader.next() {
                 let afterRead = cshim_monotonic_ns()
                 timing.readNs &+= afterRead &- beforeRead
-                digest.update(line: reader.currentLine)
                 state.line += 1
                 switch record {
                 case .header:
@@ -178,7 +183,7 @@ public enum ReplayRun {
                                 .progress(
                                     RunProgress(
                                         frames: state.frames, messages: sink.filter.messages,
-                                        compressedBytesRead: reader.report.compressedBytes,
+                                        compressedBytesRead: reader.compressedBytes,
                                         compressedBytesTotal: compressedTotal,
                                         elapsedSeconds: Double(now - startNs) / 1e9, tapeTimeNs: recordedNs)))
                         }
@@ -204,6 +209,11 @@ public enum ReplayRun {
             failure = error
         }
         let endNs = cshim_monotonic_ns()
+        if failure != nil || state.interrupted {
+            reader.cancel()
+        } else if state.stopped {
+            reader.finishDigestOnly()
+        }
 
         // Full levels for --dump-books, asked while the workers still run.
         var levelsByAsset: [String: BookSummary] = [:]
@@ -269,7 +279,7 @@ public enum ReplayRun {
             worker.books.map { levelsByAsset[$0.assetID] ?? $0 }
         }
         var report = state.makeReport(
-            files: files, reader: reader, digest: digest.finish(), sink: sink, result: result,
+            files: files, reader: reader, digest: reader.digest, sink: sink, result: result,
             lateness: options.speed == .max ? nil : pacer.lateness, wallSeconds: Double(endNs - startNs) / 1e9)
         let cpu = CPUTimes.now() - cpuAtStart
         let applyNs = result.workers.map(\.stats.processingTimeNanos)

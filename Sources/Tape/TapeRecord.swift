@@ -32,6 +32,20 @@ public struct TapeFrame {
     public var synthetic: Bool
     /// True for frames `slice` kept from before its window only to rebuild book state.
     public var warmup: Bool
+
+    public init(
+        recvWallNs: Int64, monoNs: Int64, conn: UInt32, seq: UInt64, encoding: TapeFrameEncoding,
+        bytes: UnsafeRawBufferPointer, synthetic: Bool, warmup: Bool
+    ) {
+        self.recvWallNs = recvWallNs
+        self.monoNs = monoNs
+        self.conn = conn
+        self.seq = seq
+        self.encoding = encoding
+        self.bytes = bytes
+        self.synthetic = synthetic
+        self.warmup = warmup
+    }
 }
 
 /// A connection lifecycle line.
@@ -45,6 +59,18 @@ public struct TapeEvent {
     public var conn: UInt32
     /// The raw JSON of the `detail` object (empty when absent); decode with `TapeEventDetail.parse`.
     public var detail: UnsafeRawBufferPointer
+
+    public init(
+        kind: TapeEventKind?, name: UnsafeRawBufferPointer, recvWallNs: Int64, monoNs: Int64, conn: UInt32,
+        detail: UnsafeRawBufferPointer
+    ) {
+        self.kind = kind
+        self.name = name
+        self.recvWallNs = recvWallNs
+        self.monoNs = monoNs
+        self.conn = conn
+        self.detail = detail
+    }
 }
 
 /// One tape line, typed. Every buffer in it is a view into the reader's buffers, valid

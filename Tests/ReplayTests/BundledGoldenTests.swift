@@ -93,4 +93,33 @@ import Testing
         #expect(verify.status == ExitStatus.verificationFailed)
         #expect(verify.stdoutText.contains("tape lines 3"), "stdout: \(verify.stdoutText)")
     }
+
+    /// Reading the tape on its own thread (`--read-ahead on`) must give the same frames, books
+    /// and content digest as reading it on the router thread, for every tape.
+    @Test(arguments: tapes)
+    func readingOnItsOwnThreadGivesTheSameRun(tape: String) throws {
+        let path = Repo.fixture("tapes/\(tape).ndjson.zst").path
+        let inline = try ReplayBinary.run(["run", path, "--workers", "2", "--json", "--quiet", "--read-ahead", "off"])
+        let threaded = try ReplayBinary.run(
+            ["run", path, "--workers", "2", "--json", "--quiet", "--read-ahead", "on"])
+        let a = try #require(inline.json, "stderr: \(inline.stderr)")
+        let b = try #require(threaded.json, "stderr: \(threaded.stderr)")
+        #expect(a.object("tape").string("contentDigest") == b.object("tape").string("contentDigest"))
+        #expect(a.object("tape").int("frameCount") == b.object("tape").int("frameCount"))
+        #expect(a.stringMap("assetDigests") == b.stringMap("assetDigests"))
+        #expect(a.object("input").intMap("messagesByType") == b.object("input").intMap("messagesByType"))
+    }
+
+    @Test func aRunEndingAtToStillNamesTheWholeTape() throws {
+        let path = Repo.fixture("tapes/g3-enrico-2026-09.ndjson.zst").path
+        let whole = try #require(try ReplayBinary.run(["run", path, "--json", "--quiet"]).json)
+        for readAhead in ["on", "off"] {
+            let cut = try #require(
+                try ReplayBinary.run([
+                    "run", path, "--json", "--quiet", "--to", "1790267400000", "--read-ahead", readAhead,
+                ]).json)
+            #expect(cut.object("tape").string("contentDigest") == whole.object("tape").string("contentDigest"))
+            #expect((cut.object("tape").int("frameCount") ?? 0) < 110)
+        }
+    }
 }

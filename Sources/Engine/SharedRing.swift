@@ -31,7 +31,21 @@ enum RingLayout {
 /// A mapping of one ring. The router's side creates it; a worker attaches to the inherited fd.
 /// Unmapped on deinit; the memfd is closed by the owner once every process holds its own copy,
 /// so the memory is freed with the last mapping (nothing to leak in /dev/shm).
-final class SharedRing {
+/// Typed access to the ring's control block (head, tail, sleeping flags), shared by both ends.
+protocol RingControlAccess {
+    var control: UnsafeMutableRawPointer { get }
+}
+
+extension RingControlAccess {
+    @inline(__always) func word(_ offset: Int) -> UnsafeMutablePointer<UInt64> {
+        (control + offset).assumingMemoryBound(to: UInt64.self)
+    }
+    @inline(__always) func flag(_ offset: Int) -> UnsafeMutablePointer<UInt32> {
+        (control + offset).assumingMemoryBound(to: UInt32.self)
+    }
+}
+
+final class SharedRing: RingControlAccess {
     let base: UnsafeMutableRawPointer
     let capacity: Int
     let mask: Int
@@ -75,12 +89,8 @@ final class SharedRing {
 
     var data: UnsafeMutableRawPointer { base + RingLayout.controlSize }
 
-    @inline(__always) func word(_ offset: Int) -> UnsafeMutablePointer<UInt64> {
-        (base + offset).assumingMemoryBound(to: UInt64.self)
-    }
-    @inline(__always) func flag(_ offset: Int) -> UnsafeMutablePointer<UInt32> {
-        (base + offset).assumingMemoryBound(to: UInt32.self)
-    }
+    /// The control block sits at the start of the mapping.
+    var control: UnsafeMutableRawPointer { base }
 
     /// Test hook: the address of the producer-waiting flag, readable from any thread with
     /// `SharedRing.isFlagSet(address:)` (a router blocked on a full ring has it set).
@@ -97,7 +107,7 @@ final class SharedRing {
 
 /// The producer's private state for one ring: where it writes next, what it last saw of the
 /// consumer's tail, and how many records it has written but not yet published.
-struct RingProducer {
+struct RingProducer: RingControlAccess {
     /// Keeps the mapping alive; the hot path uses the plain copies below (no ARC traffic).
     let ring: SharedRing
     let dataWakeFD: Int32
@@ -115,13 +125,6 @@ struct RingProducer {
     /// when (monotonic ns, 0 = nothing pending) it has had bytes to read without releasing any.
     var watchedTail: UInt64 = 0
     var pendingSinceNanos: UInt64 = 0
-
-    @inline(__always) func word(_ offset: Int) -> UnsafeMutablePointer<UInt64> {
-        (control + offset).assumingMemoryBound(to: UInt64.self)
-    }
-    @inline(__always) func flag(_ offset: Int) -> UnsafeMutablePointer<UInt32> {
-        (control + offset).assumingMemoryBound(to: UInt32.self)
-    }
 
     init(ring: SharedRing, dataWakeFD: Int32, spaceWakeFD: Int32) {
         self.ring = ring
@@ -264,7 +267,7 @@ enum SpaceWait: Equatable {
 }
 
 /// The consumer's side of a ring (used by the worker process, and in-process by tests).
-struct RingConsumer {
+struct RingConsumer: RingControlAccess {
     /// Keeps the mapping alive; the hot path uses the plain copies below (no ARC traffic).
     let ring: SharedRing
     let dataWakeFD: Int32
@@ -275,13 +278,6 @@ struct RingConsumer {
     let control: UnsafeMutableRawPointer
     var tail: UInt64 = 0
     var head: UInt64 = 0
-
-    @inline(__always) func word(_ offset: Int) -> UnsafeMutablePointer<UInt64> {
-        (control + offset).assumingMemoryBound(to: UInt64.self)
-    }
-    @inline(__always) func flag(_ offset: Int) -> UnsafeMutablePointer<UInt32> {
-        (control + offset).assumingMemoryBound(to: UInt32.self)
-    }
 
     init(ring: SharedRing, dataWakeFD: Int32, spaceWakeFD: Int32) {
         self.ring = ring

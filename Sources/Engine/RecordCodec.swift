@@ -47,6 +47,8 @@ struct BookFixed {
     var bidCount: UInt32
     var askCount: UInt32
     var marketLength: UInt32
+    /// The router's number for the asset (`BookStore.apply(_:slot:)`); 0: none.
+    var assetSlot: UInt32
     var hadEventType: Bool
 }
 
@@ -61,7 +63,11 @@ struct PriceChangeFixed {
     var bestAsk: ExactDecimal?
     var indexInMessage: Int32
     var countInMessage: Int32
+    /// 0: the worker does not need a price change's market (its book's snapshot linked it), so
+    /// the router leaves those bytes out.
     var marketLength: UInt32
+    /// The router's number for the asset (`BookStore.apply(_:slot:)`); 0: none.
+    var assetSlot: UInt32
     var side: Side
     var generation: PriceChangeGeneration
 }
@@ -186,7 +192,7 @@ enum RecordCodec {
             BookFixed.self, variableBytes: e.assetID.count + e.market.count, levelCount: e.bids.count + e.asks.count)
     }
     static func size(_ e: PriceChangeEvent) -> Int {
-        recordSize(PriceChangeFixed.self, variableBytes: e.assetID.count + e.market.count, levelCount: 0)
+        recordSize(PriceChangeFixed.self, variableBytes: e.assetID.count, levelCount: 0)
     }
     static func size(_ e: LastTradeEvent) -> Int {
         recordSize(LastTradeFixed.self, variableBytes: e.assetID.count + e.market.count, levelCount: 0)
@@ -204,13 +210,14 @@ enum RecordCodec {
     // MARK: writers (the span at `base` holds exactly `size(e)` bytes)
 
     static func write(
-        _ e: BookEvent, enqueueNanos: UInt64, inputLine: Int64 = 0, to base: UnsafeMutableRawPointer, length: Int
+        _ e: BookEvent, enqueueNanos: UInt64, inputLine: Int64 = 0, assetSlot: UInt32 = 0,
+        to base: UnsafeMutableRawPointer, length: Int
     ) {
         let fixed = BookFixed(
             timestampMs: e.timestampMs, inputLine: inputLine, hash: e.hash, tickSize: e.tickSize,
             lastTradePrice: e.lastTradePrice,
             bidCount: UInt32(e.bids.count), askCount: UInt32(e.asks.count), marketLength: UInt32(e.market.count),
-            hadEventType: e.hadEventType)
+            assetSlot: assetSlot, hadEventType: e.hadEventType)
         let levels = writePrefix(
             to: base, length: length, kind: .book, flags: 0, enqueueNanos: enqueueNanos, fixed: fixed,
             asset: e.assetID, market: e.market)
@@ -225,18 +232,18 @@ enum RecordCodec {
     }
 
     static func write(
-        _ e: PriceChangeEvent, enqueueNanos: UInt64, inputLine: Int64 = 0, to base: UnsafeMutableRawPointer,
-        length: Int
+        _ e: PriceChangeEvent, enqueueNanos: UInt64, inputLine: Int64 = 0, assetSlot: UInt32 = 0,
+        to base: UnsafeMutableRawPointer, length: Int
     ) {
         let fixed = PriceChangeFixed(
             timestampMs: e.timestampMs, inputLine: inputLine, price: e.price, size: e.size, hash: e.hash,
             bestBid: e.bestBid,
             bestAsk: e.bestAsk, indexInMessage: Int32(truncatingIfNeeded: e.indexInMessage),
-            countInMessage: Int32(truncatingIfNeeded: e.countInMessage), marketLength: UInt32(e.market.count),
+            countInMessage: Int32(truncatingIfNeeded: e.countInMessage), marketLength: 0, assetSlot: assetSlot,
             side: e.side, generation: e.generation)
         _ = writePrefix(
             to: base, length: length, kind: .priceChange, flags: 0, enqueueNanos: enqueueNanos, fixed: fixed,
-            asset: e.assetID, market: e.market)
+            asset: e.assetID, market: UnsafeRawBufferPointer(start: nil, count: 0))
     }
 
     static func write(_ e: LastTradeEvent, enqueueNanos: UInt64, to base: UnsafeMutableRawPointer, length: Int) {
@@ -355,6 +362,14 @@ enum RecordCodec {
         kind == RecordKind.book.rawValue
             ? (base + headerSize).load(as: BookFixed.self).inputLine
             : (base + headerSize).load(as: PriceChangeFixed.self).inputLine
+    }
+
+    /// The router's asset slot of a book or price-change record (0: none).
+    @inline(__always)
+    static func assetSlot(at base: UnsafeRawPointer, kind: UInt8) -> Int {
+        kind == RecordKind.book.rawValue
+            ? Int((base + headerSize).load(as: BookFixed.self).assetSlot)
+            : Int((base + headerSize).load(as: PriceChangeFixed.self).assetSlot)
     }
 
     /// The event of a `.priceChange` record (fast path, see `book(at:assetLength:)`).

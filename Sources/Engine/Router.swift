@@ -42,6 +42,8 @@ public struct Router: FeedSink {
     private let producers: [UnsafeMutablePointer<RingProducer>]
     private let maxRecordSize: Int
     private var table = AssetTable()
+    /// Per worker, the last asset slot handed out (slots count from 1).
+    private var lastAssetSlot: [UInt32]
     private let md5: MD5RoutingKey
     private var nextRequestID: UInt64 = 1
     /// Enqueue timestamps: one clock read (~60 ns here) per `stampReuse` records, and always a
@@ -73,6 +75,7 @@ public struct Router: FeedSink {
         self.batchSize = batchSize
         md5 = try MD5RoutingKey()
         stats.perWorker = Array(repeating: 0, count: expected)
+        lastAssetSlot = Array(repeating: 0, count: expected)
     }
 
     /// The worker an asset id routes to under `routing` (pure function of the id bytes).
@@ -82,25 +85,30 @@ public struct Router: FeedSink {
     }
 
     /// The worker for these asset id bytes (cached after the first time).
+    /// The asset's worker, and its slot there: the n-th asset routed to a worker is its slot n,
+    /// which book and price-change records carry so the worker finds the book without looking
+    /// the id up (`BookStore.apply(_:slot:)`).
     @inline(__always)
-    mutating func worker(for asset: UnsafeRawBufferPointer) -> Int {
+    mutating func destination(for asset: UnsafeRawBufferPointer) -> (worker: Int, assetSlot: UInt32) {
         let hash = AssetTable.hash(asset)
-        if let worker = table.lookup(asset, hash: hash) { return worker }
+        if let known = table.lookup(asset, hash: hash) { return known }
         let worker = routing.worker(forKey: md5.key(asset), workerCount: workerCount)
-        table.insert(asset, hash: hash, worker: worker)
+        lastAssetSlot[worker] &+= 1
+        let slot = lastAssetSlot[worker]
+        table.insert(asset, hash: hash, worker: worker, assetSlot: slot)
         stats.assets = table.count
-        return worker
+        return (worker, slot)
     }
 
     public mutating func worker(forAssetID assetID: String) -> Int {
         var copy = assetID
-        return copy.withUTF8 { worker(for: UnsafeRawBufferPointer($0)) }
+        return copy.withUTF8 { destination(for: UnsafeRawBufferPointer($0)).worker }
     }
 
     /// Reserves `size` bytes in the asset's worker's ring, lets `write` fill them, commits.
     @inline(__always)
     private mutating func route(
-        asset: UnsafeRawBufferPointer, size: Int, _ write: (UnsafeMutableRawPointer, UInt64) -> Void
+        asset: UnsafeRawBufferPointer, size: Int, _ write: (UnsafeMutableRawPointer, UInt64, UInt32) -> Void
     ) {
         guard failure == nil else {
             stats.dropped += 1
@@ -110,7 +118,7 @@ public struct Router: FeedSink {
             stats.routingErrors += 1
             return
         }
-        let index = worker(for: asset)
+        let (index, assetSlot) = destination(for: asset)
         let producer = producers[index]
         guard size <= maxRecordSize else {
             stats.routingErrors += 1
@@ -131,7 +139,7 @@ public struct Router: FeedSink {
         }
         stampsLeft -= 1
         let target = producer.pointee.claim(size)
-        write(target, stampNanos)
+        write(target, stampNanos, assetSlot)
         producer.pointee.commit(size)
         stats.routed += 1
         stats.perWorker[index] += 1
@@ -187,7 +195,7 @@ public struct Router: FeedSink {
         let size = RecordCodec.size(event)
         let line = currentInputLine
         route(asset: event.assetID, size: size) {
-            RecordCodec.write(event, enqueueNanos: $1, inputLine: line, to: $0, length: size)
+            RecordCodec.write(event, enqueueNanos: $1, inputLine: line, assetSlot: $2, to: $0, length: size)
         }
     }
 
@@ -196,26 +204,32 @@ public struct Router: FeedSink {
         let size = RecordCodec.size(event)
         let line = currentInputLine
         route(asset: event.assetID, size: size) {
-            RecordCodec.write(event, enqueueNanos: $1, inputLine: line, to: $0, length: size)
+            RecordCodec.write(event, enqueueNanos: $1, inputLine: line, assetSlot: $2, to: $0, length: size)
         }
     }
 
     public mutating func onLastTrade(_ event: LastTradeEvent) {
         stats.lastTrades += 1
         let size = RecordCodec.size(event)
-        route(asset: event.assetID, size: size) { RecordCodec.write(event, enqueueNanos: $1, to: $0, length: size) }
+        route(asset: event.assetID, size: size) { target, stamp, _ in
+            RecordCodec.write(event, enqueueNanos: stamp, to: target, length: size)
+        }
     }
 
     public mutating func onTickSizeChange(_ event: TickSizeChangeEvent) {
         stats.tickSizeChanges += 1
         let size = RecordCodec.size(event)
-        route(asset: event.assetID, size: size) { RecordCodec.write(event, enqueueNanos: $1, to: $0, length: size) }
+        route(asset: event.assetID, size: size) { target, stamp, _ in
+            RecordCodec.write(event, enqueueNanos: stamp, to: target, length: size)
+        }
     }
 
     public mutating func onBestBidAsk(_ event: BestBidAskEvent) {
         stats.bestBidAsks += 1
         let size = RecordCodec.size(event)
-        route(asset: event.assetID, size: size) { RecordCodec.write(event, enqueueNanos: $1, to: $0, length: size) }
+        route(asset: event.assetID, size: size) { target, stamp, _ in
+            RecordCodec.write(event, enqueueNanos: stamp, to: target, length: size)
+        }
     }
 
     public mutating func onOther(_ event: OtherEvent) {
@@ -225,7 +239,9 @@ public struct Router: FeedSink {
             return
         }
         let size = RecordCodec.size(event)
-        route(asset: event.assetID, size: size) { RecordCodec.write(event, enqueueNanos: $1, to: $0, length: size) }
+        route(asset: event.assetID, size: size) { target, stamp, _ in
+            RecordCodec.write(event, enqueueNanos: stamp, to: target, length: size)
+        }
     }
 
     public mutating func onControl(_ frame: ControlFrame) {

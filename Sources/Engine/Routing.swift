@@ -89,6 +89,8 @@ struct AssetTable {
         var offset: UInt32 = 0
         var length: UInt32 = 0  // 0: empty (asset ids are never empty)
         var worker: Int32 = 0
+        /// The asset's number among its worker's assets, from 1 (the record's `assetSlot`).
+        var assetSlot: UInt32 = 0
     }
 
     private(set) var slots: [Slot] = Array(repeating: Slot(), count: 1024)
@@ -116,8 +118,9 @@ struct AssetTable {
         return hash ^ (hash >> 29)
     }
 
+    /// The worker and asset slot of `bytes`, or nil if not routed yet.
     @inline(__always)
-    func lookup(_ bytes: UnsafeRawBufferPointer, hash: UInt64) -> Int? {
+    func lookup(_ bytes: UnsafeRawBufferPointer, hash: UInt64) -> (worker: Int, assetSlot: UInt32)? {
         let mask = slots.count - 1
         var index = Int(truncatingIfNeeded: hash) & mask
         while true {
@@ -127,17 +130,20 @@ struct AssetTable {
                 let equal = arena.withUnsafeBytes { arenaBytes in
                     memcmp(arenaBytes.baseAddress! + Int(slot.offset), bytes.baseAddress!, bytes.count) == 0
                 }
-                if equal { return Int(slot.worker) }
+                if equal { return (Int(slot.worker), slot.assetSlot) }
             }
             index = (index + 1) & mask
         }
     }
 
-    mutating func insert(_ bytes: UnsafeRawBufferPointer, hash: UInt64, worker: Int) {
+    mutating func insert(_ bytes: UnsafeRawBufferPointer, hash: UInt64, worker: Int, assetSlot: UInt32) {
         if (count + 1) * 2 > slots.count { grow() }
         let offset = arena.count
         arena.append(contentsOf: bytes)
-        place(Slot(hash: hash, offset: UInt32(offset), length: UInt32(bytes.count), worker: Int32(worker)))
+        place(
+            Slot(
+                hash: hash, offset: UInt32(offset), length: UInt32(bytes.count), worker: Int32(worker),
+                assetSlot: assetSlot))
         count += 1
     }
 

@@ -158,13 +158,17 @@ struct WorkerCore {
         switch header.kind {
         case RecordKind.priceChange.rawValue:
             store.currentInputLine = Int(RecordCodec.inputLine(at: record, kind: header.kind))
-            if store.apply(RecordCodec.priceChange(at: record, assetLength: Int(header.assetLength))) == .applied {
+            let slot = RecordCodec.assetSlot(at: record, kind: header.kind)
+            if store.apply(RecordCodec.priceChange(at: record, assetLength: Int(header.assetLength)), slot: slot)
+                == .applied
+            {
                 stats.updatesApplied += 1
             }
             stats.priceChanges += 1
         case RecordKind.book.rawValue:
             store.currentInputLine = Int(RecordCodec.inputLine(at: record, kind: header.kind))
-            if store.apply(RecordCodec.book(at: record, assetLength: Int(header.assetLength))) == .applied {
+            let slot = RecordCodec.assetSlot(at: record, kind: header.kind)
+            if store.apply(RecordCodec.book(at: record, assetLength: Int(header.assetLength)), slot: slot) == .applied {
                 stats.updatesApplied += 1
             }
             stats.snapshotsReceived += 1

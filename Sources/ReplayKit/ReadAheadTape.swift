@@ -35,21 +35,30 @@ final class ReadAheadTape: @unchecked Sendable {
     }
 
     /// Records and their bytes; owned by one thread at a time (handed over under `lock`).
+    /// Entries live in a fixed raw array so that neither side pays for array bookkeeping
+    /// (uniqueness checks, exclusivity checks, reference counting) per record.
     final class Batch {
+        static let maxEntries = 8192
         var buffer: UnsafeMutableRawPointer
         var capacity: Int
         var used = 0
-        var entries: [Entry] = []
+        let entries: UnsafeMutablePointer<Entry>
+        var entryCount = 0
         /// The segment files known when the batch was handed over (entries index into it).
         var files: [String] = []
 
         init(capacity: Int) {
             self.capacity = capacity
             buffer = .allocate(byteCount: capacity, alignment: 16)
-            entries.reserveCapacity(4096)
+            entries = .allocate(capacity: Self.maxEntries)
         }
 
-        deinit { buffer.deallocate() }
+        deinit {
+            buffer.deallocate()
+            entries.deallocate()
+        }
+
+        var isFull: Bool { entryCount == Self.maxEntries }
 
         func append(_ bytes: UnsafeRawBufferPointer) -> Int {
             if used + bytes.count > capacity {
@@ -68,13 +77,15 @@ final class ReadAheadTape: @unchecked Sendable {
             return start
         }
 
-        func view(_ start: Int, _ count: Int) -> UnsafeRawBufferPointer {
-            UnsafeRawBufferPointer(start: buffer + start, count: count)
+        func add(_ entry: Entry) {
+            (entries + entryCount).initialize(to: entry)
+            entryCount += 1
         }
 
         func reset() {
             used = 0
-            entries.removeAll(keepingCapacity: true)
+            entries.deinitialize(count: entryCount)
+            entryCount = 0
         }
     }
 
@@ -97,7 +108,12 @@ final class ReadAheadTape: @unchecked Sendable {
     private let cancelledFlag = Atomic<Bool>(false)
     private let batchBytes = 1 << 20
     private var current: Batch?
-    private var index = 0
+    /// The current batch's entries and bytes, cached so that `next()` touches no class
+    /// property per record.
+    private var entryCursor: UnsafeMutablePointer<Entry>?
+    private var entryEnd: UnsafeMutablePointer<Entry>?
+    private var bytesBase: UnsafeMutableRawPointer?
+    private var fileNumber = -1
     private var thread: Thread?
     /// Filled by the reader thread; read by the consumer only after `next()` returned nil.
     private var digestText = ""
@@ -176,7 +192,8 @@ final class ReadAheadTape: @unchecked Sendable {
 
     private func produce() {
         var digest = ContentDigest()
-        var fileIndex: [String: Int] = [:]
+        var lastReaderFile = -1
+        var fileNumber = -1
         var batch = takeFree()
         do {
             while let record = try reader.next() {
@@ -186,14 +203,10 @@ final class ReadAheadTape: @unchecked Sendable {
                     finish(nil)
                     return
                 }
-                let file = reader.currentFile
-                let fileNumber: Int
-                if let known = fileIndex[file] {
-                    fileNumber = known
-                } else {
+                if reader.currentFileIndex != lastReaderFile {
+                    lastReaderFile = reader.currentFileIndex
                     fileNumber = files.count
-                    fileIndex[file] = fileNumber
-                    files.append(file)
+                    files.append(reader.currentFile)
                 }
                 var entry = Entry(kind: .frame, file: fileNumber, line: reader.currentLineNumber)
                 switch record {
@@ -230,8 +243,8 @@ final class ReadAheadTape: @unchecked Sendable {
                     entry.start = filling.append(line)
                     entry.count = line.count
                 }
-                filling.entries.append(entry)
-                if filling.used >= batchBytes || filling.entries.count >= 8192 {
+                filling.add(entry)
+                if filling.used >= batchBytes || filling.isFull {
                     compressedRead.store(reader.report.compressedBytes, ordering: .relaxed)
                     publish(filling)
                     batch = takeFree()
@@ -242,11 +255,17 @@ final class ReadAheadTape: @unchecked Sendable {
                 }
             }
             digestText = digest.finish()
-            if let filling = batch, !filling.entries.isEmpty { publish(filling) }
+            if let filling = batch, filling.entryCount > 0 { publish(filling) }
             finish(nil)
         } catch {
             finish(error)
         }
+    }
+
+    /// Switches `currentFile` to the batch's file `number` (only when the file changes).
+    private func useFile(_ number: Int) {
+        fileNumber = number
+        if let files = current?.files, files.indices.contains(number) { currentFile = files[number] }
     }
 
     private func takeFree() -> Batch? {
@@ -289,26 +308,27 @@ final class ReadAheadTape: @unchecked Sendable {
             return record
         }
         while true {
-            if let batch = current, index < batch.entries.count {
-                let entry = batch.entries[index]
-                index += 1
-                currentFile = batch.files.indices.contains(entry.file) ? batch.files[entry.file] : currentFile
+            if let cursor = entryCursor, cursor != entryEnd, let base = bytesBase {
+                entryCursor = cursor + 1
+                let entry = cursor.pointee
+                if entry.file != fileNumber { useFile(entry.file) }
                 currentLineNumber = entry.line
-                let bytes = batch.view(entry.start, entry.count)
+                let bytes = UnsafeRawBufferPointer(start: base + entry.start, count: entry.count)
                 switch entry.kind {
-                case .header:
-                    if header == nil { header = try TapeHeader.parse(line: bytes, file: currentFile) }
-                    return .header(line: bytes)
                 case .frame:
                     return .frame(
                         TapeFrame(
                             recvWallNs: entry.recvWallNs, monoNs: entry.monoNs, conn: entry.conn, seq: entry.seq,
                             encoding: entry.encoding, bytes: bytes, synthetic: entry.synthetic, warmup: entry.warmup))
+                case .header:
+                    if header == nil { header = try TapeHeader.parse(line: bytes, file: currentFile) }
+                    return .header(line: bytes)
                 case .event:
                     return .event(
                         TapeEvent(
                             kind: entry.eventKind, name: bytes, recvWallNs: entry.recvWallNs, monoNs: entry.monoNs,
-                            conn: entry.conn, detail: batch.view(entry.start2, entry.count2)))
+                            conn: entry.conn,
+                            detail: UnsafeRawBufferPointer(start: base + entry.start2, count: entry.count2)))
                 case .footer:
                     return .footer(line: bytes)
                 case .unknown:
@@ -320,11 +340,17 @@ final class ReadAheadTape: @unchecked Sendable {
                 shared.free.append(done)
                 condition.broadcast()
                 current = nil
+                entryCursor = nil
+                entryEnd = nil
+                bytesBase = nil
             }
             while shared.full.isEmpty && !shared.finished { condition.wait() }
             if !shared.full.isEmpty {
-                current = shared.full.removeFirst()
-                index = 0
+                let batch = shared.full.removeFirst()
+                current = batch
+                entryCursor = batch.entries
+                entryEnd = batch.entries + batch.entryCount
+                bytesBase = batch.buffer
                 condition.unlock()
                 continue
             }

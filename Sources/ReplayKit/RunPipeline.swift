@@ -113,14 +113,17 @@ public enum ReplayRun {
         var lastProgressNs = startNs
         let cpuAtStart = CPUTimes.now()
         var timing = StageTiming()
-        var beforeRead = startNs
+        // Two clock reads per frame: the end of one stage is the start of the next. Per-record
+        // bookkeeping (health checks, progress) counts towards reading the next record.
+        var mark = startNs
 
         do {
             if let failure { throw failure }
             reader.start()
             while let record = try reader.next() {
                 let afterRead = cshim_monotonic_ns()
-                timing.readNs &+= afterRead &- beforeRead
+                timing.readNs &+= afterRead &- mark
+                mark = afterRead
                 state.line += 1
                 switch record {
                 case .header:
@@ -154,16 +157,18 @@ public enum ReplayRun {
                     if inWindow && options.speed != .max {
                         let beforePacing = cshim_monotonic_ns()
                         pacer.release(recordedNs: recordedNs)
-                        timing.pacingNs &+= cshim_monotonic_ns() &- beforePacing
+                        mark = cshim_monotonic_ns()
+                        timing.pacingNs &+= mark &- beforePacing
                     }
                     sink.filter.connection = frame.conn
                     sink.filter.line = state.line
                     sink.router.currentInputLine = Int64(reader.currentLineNumber)
                     state.bytes += frame.bytes.count
                     sink.filter.lastError = nil
-                    let beforeParse = cshim_monotonic_ns()
                     let summary = parser.parse(frame.bytes, into: &sink)
-                    timing.parseRouteNs &+= cshim_monotonic_ns() &- beforeParse
+                    let afterParse = cshim_monotonic_ns()
+                    timing.parseRouteNs &+= afterParse &- mark
+                    mark = afterParse
                     state.summary.accumulate(summary)
                     if let error = sink.filter.lastError {
                         state.recordParseIssue(file: reader.currentFile, line: reader.currentLineNumber, error: error)
@@ -202,7 +207,6 @@ public enum ReplayRun {
                         ))
                     break
                 }
-                beforeRead = cshim_monotonic_ns()
             }
             try sink.router.flush()
         } catch {

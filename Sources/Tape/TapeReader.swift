@@ -63,6 +63,9 @@ public final class TapeReader {
     public private(set) var report = TapeReadReport()
     /// The segment file being read.
     public private(set) var currentFile: String = ""
+    /// The 0-based position of `currentFile` among the segment files (-1 before the first);
+    /// a cheap way to notice a change of file without comparing strings.
+    public var currentFileIndex: Int { fileIndex }
     /// 1-based line number of the last line returned, within `currentFile`.
     public private(set) var currentLineNumber: Int = 0
     /// The raw bytes of the last line returned (valid until the next call).

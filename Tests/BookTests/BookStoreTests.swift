@@ -199,6 +199,54 @@ private func openingBook(_ asset: String = yesAsset, timestampMs: Int64 = 1_790_
         #expect(store.counters.snapshots == 3)
     }
 
+    @Test func slotHintsGiveTheSameBooksAndCountersAsIdLookups() {
+        let hinted = BookStore()
+        let plain = BookStore()
+        let slots = [yesAsset: 1, noAsset: 2]
+        for store in [hinted, plain] {
+            let slotted = store === hinted
+            for asset in [yesAsset, noAsset] {
+                apply(openingBook(asset), slot: slotted ? slots[asset]! : 0, to: store)
+            }
+            let changes = [
+                Change(asset: yesAsset, side: .bid, price: "0.49", size: "5"),
+                Change(asset: noAsset, side: .ask, price: "0.52", size: "0"),
+                Change(asset: yesAsset, side: .ask, price: "0.51", size: "7"),
+                Change(asset: noAsset, side: .bid, price: "0.40", size: "3"),
+                Change(asset: yesAsset, side: .bid, price: "0.45", size: "0"),
+            ]
+            for change in changes { apply(change, slot: slotted ? slots[change.asset]! : 0, to: store) }
+            // A hinted event for an asset without a book is still counted as before a snapshot.
+            apply(Change(asset: "12345", side: .bid, price: "0.1", size: "1"), slot: slotted ? 3 : 0, to: store)
+        }
+        #expect(hinted.summaries() == plain.summaries())
+        #expect(hinted.counters == plain.counters)
+        #expect(hinted.counters.priceChanges == 5)
+        #expect(hinted.counters.deltasBeforeSnapshot == 1)
+        #expect(hinted.summary(assetID: yesAsset, depth: 0)?.bestBid == "0.49")
+    }
+
+    @Test func aRemovedAssetsSlotNeverReachesTheAssetThatReusesItsIndex() {
+        let store = BookStore()
+        apply(openingBook(yesAsset), slot: 1, to: store)
+        apply(openingBook(noAsset), slot: 2, to: store)
+        #expect(store.remove(assetID: yesAsset))
+        // The next new asset takes the freed index; its own slot is 3.
+        let third = "333"
+        apply(openingBook(third), slot: 3, to: store)
+        #expect(
+            apply(Change(asset: yesAsset, side: .bid, price: "0.49", size: "5"), slot: 1, to: store) == .unknownAsset)
+        #expect(store.summary(assetID: third, depth: 0)?.bestBid == "0.48")
+        #expect(apply(Change(asset: third, side: .bid, price: "0.49", size: "5"), slot: 3, to: store) == .applied)
+        #expect(store.summary(assetID: third, depth: 0)?.bestBid == "0.49")
+        // Re-subscribing the removed asset under its old slot gives it a book of its own again.
+        apply(openingBook(yesAsset), slot: 1, to: store)
+        #expect(apply(Change(asset: yesAsset, side: .bid, price: "0.47", size: "1"), slot: 1, to: store) == .applied)
+        #expect(store.summary(assetID: third, depth: 0)?.bestBid == "0.49")
+        #expect(store.summary(assetID: yesAsset, depth: 0)?.bestBid == "0.48")
+        #expect(store.book(forAsset: yesAsset)?.bids.count == 4)
+    }
+
     @Test func removedAndUnknownAssetsAreIgnoredAndCounted() {
         let store = BookStore()
         apply(openingBook(), to: store)

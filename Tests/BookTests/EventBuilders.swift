@@ -36,20 +36,21 @@ struct BookMessage {
     var hadEventType = true
 }
 
+/// Applies `m`; `slot` > 0 goes through `apply(_:slot:)` (the worker's path).
 @discardableResult
-func apply(_ m: BookMessage, to store: BookStore) -> ApplyResult {
+func apply(_ m: BookMessage, slot: Int = 0, to store: BookStore) -> ApplyResult {
     var asset = Array(m.asset.utf8)
     var market = Array(m.market.utf8)
     return asset.withUnsafeMutableBytes { a in
         market.withUnsafeMutableBytes { mk in
             m.bids.withUnsafeBufferPointer { b in
                 m.asks.withUnsafeBufferPointer { s in
-                    store.apply(
-                        BookEvent(
-                            assetID: UnsafeRawBufferPointer(a), market: UnsafeRawBufferPointer(mk),
-                            timestampMs: m.timestampMs, hash: m.hash, bids: b, asks: s,
-                            tickSize: m.tickSize.map(dec), lastTradePrice: m.lastTradePrice.map(dec),
-                            hadEventType: m.hadEventType, objectOffset: 0, objectLength: 0))
+                    let event = BookEvent(
+                        assetID: UnsafeRawBufferPointer(a), market: UnsafeRawBufferPointer(mk),
+                        timestampMs: m.timestampMs, hash: m.hash, bids: b, asks: s,
+                        tickSize: m.tickSize.map(dec), lastTradePrice: m.lastTradePrice.map(dec),
+                        hadEventType: m.hadEventType, objectOffset: 0, objectLength: 0)
+                    return slot > 0 ? store.apply(event, slot: slot) : store.apply(event)
                 }
             }
         }
@@ -69,18 +70,19 @@ struct Change {
     var generation: PriceChangeGeneration = .g3
 }
 
+/// Applies `c`; `slot` > 0 goes through `apply(_:slot:)` (the worker's path).
 @discardableResult
-func apply(_ c: Change, to store: BookStore) -> ApplyResult {
+func apply(_ c: Change, slot: Int = 0, to store: BookStore) -> ApplyResult {
     var asset = Array(c.asset.utf8)
     var market = Array(c.market.utf8)
     return asset.withUnsafeMutableBytes { a in
         market.withUnsafeMutableBytes { mk in
-            store.apply(
-                PriceChangeEvent(
-                    assetID: UnsafeRawBufferPointer(a), market: UnsafeRawBufferPointer(mk), timestampMs: c.timestampMs,
-                    price: dec(c.price), size: dec(c.size), side: c.side, hash: c.hash,
-                    bestBid: c.bestBid.map(dec), bestAsk: c.bestAsk.map(dec), generation: c.generation,
-                    indexInMessage: 0, countInMessage: 1))
+            let event = PriceChangeEvent(
+                assetID: UnsafeRawBufferPointer(a), market: UnsafeRawBufferPointer(mk), timestampMs: c.timestampMs,
+                price: dec(c.price), size: dec(c.size), side: c.side, hash: c.hash,
+                bestBid: c.bestBid.map(dec), bestAsk: c.bestAsk.map(dec), generation: c.generation,
+                indexInMessage: 0, countInMessage: 1)
+            return slot > 0 ? store.apply(event, slot: slot) : store.apply(event)
         }
     }
 }

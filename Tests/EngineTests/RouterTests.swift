@@ -49,6 +49,47 @@ import Testing
         #expect(router.stats.batches == 14)
     }
 
+    @Test func booksAndPriceChangesCarryTheAssetsSlotAtItsWorkerCountingFromOne() throws {
+        let manager = try WorkerManager(workerCount: 2, configuration: testConfiguration())
+        var router = try Router(channels: manager.inputChannels)
+        let order = ["asset-1", "asset-2", "asset-4", "asset-1", "asset-6", "asset-2", "asset-4"]
+        for asset in order {
+            withBook(asset: asset, bids: [level(40, 1)], asks: []) { router.onBook($0) }
+            withPriceChange(asset: asset, cents: 41, size: 1, side: .bid) { router.onPriceChange($0) }
+        }
+        try router.flush()
+        func slots(_ channel: WorkerChannel) -> [String] {
+            var consumer = RingConsumer(
+                ring: channel.ring, dataWakeFD: channel.dataWakeFD, spaceWakeFD: channel.spaceWakeFD)
+            var seen: [String] = []
+            guard consumer.refresh() else { return [] }
+            while let pointer = consumer.next() {
+                let (header, record) = RecordCodec.decode(at: pointer)
+                let slot = RecordCodec.assetSlot(at: pointer, kind: header.kind)
+                switch record {
+                case .book(let e): seen.append("book \(string(e.assetID)) \(slot)")
+                case .priceChange(let e): seen.append("change \(string(e.assetID)) \(slot)")
+                default: seen.append("other")
+                }
+                consumer.advance(Int(header.length))
+            }
+            consumer.release()
+            return seen
+        }
+        // Expected: per worker, an asset's slot is its rank among that worker's assets by first appearance.
+        for worker in 0..<2 {
+            var firstSeen: [String] = []
+            var expected: [String] = []
+            for asset in order where try Router.worker(forAssetID: asset, workerCount: 2) == worker {
+                if !firstSeen.contains(asset) { firstSeen.append(asset) }
+                let slot = firstSeen.firstIndex(of: asset)! + 1
+                expected += ["book \(asset) \(slot)", "change \(asset) \(slot)"]
+            }
+            #expect(slots(manager.inputChannels[worker]) == expected)
+            #expect(firstSeen.count == 2, "the four assets split two and two over the workers")
+        }
+    }
+
     @Test func eventsWithoutAnAssetAreCountedNotRouted() throws {
         let manager = try WorkerManager(workerCount: 2, configuration: testConfiguration())
         var router = try Router(channels: manager.inputChannels)

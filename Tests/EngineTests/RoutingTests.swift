@@ -79,12 +79,13 @@ import Testing
             let bytes = Array(id.utf8)
             bytes.withUnsafeBytes { raw in
                 #expect(table.lookup(raw, hash: AssetTable.hash(raw)) == nil)
-                table.insert(raw, hash: AssetTable.hash(raw), worker: index % 3)
+                table.insert(raw, hash: AssetTable.hash(raw), worker: index % 3, assetSlot: UInt32(index / 3 + 1))
             }
         }
         for (index, id) in ids.enumerated() {
             Array(id.utf8).withUnsafeBytes { raw in
-                #expect(table.lookup(raw, hash: AssetTable.hash(raw)) == index % 3)
+                #expect(table.lookup(raw, hash: AssetTable.hash(raw))?.worker == index % 3)
+                #expect(table.lookup(raw, hash: AssetTable.hash(raw))?.assetSlot == UInt32(index / 3 + 1))
             }
         }
         #expect(table.count == 5000)

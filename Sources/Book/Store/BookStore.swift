@@ -47,10 +47,21 @@ public final class BookStore {
     @discardableResult
     public func apply(_ e: BookEvent) -> ApplyResult { core.apply(e) }
 
+    /// `apply(_:)` with the caller's slot number for the event's asset: a positive number the
+    /// caller gives every event of that asset id and no other (the router numbers assets as it
+    /// first routes them). The store then finds the book without hashing and comparing the id.
+    /// 0 means no slot.
+    @discardableResult
+    public func apply(_ e: BookEvent, slot: Int) -> ApplyResult { core.apply(e, slot: slot) }
+
     /// One level change (a G3 entry, a G2 `changes` item or a G1 message). Without a snapshot
     /// it is counted (`deltasBeforeSnapshot`) and no book is invented.
     @discardableResult
     public func apply(_ e: PriceChangeEvent) -> ApplyResult { core.apply(e) }
+
+    /// `apply(_:)` with the caller's slot for the event's asset (see `apply(_:slot:)` for books).
+    @discardableResult
+    public func apply(_ e: PriceChangeEvent, slot: Int) -> ApplyResult { core.apply(e, slot: slot) }
 
     /// A trade: sets the market's last trade price (no book change).
     @discardableResult

@@ -17,6 +17,11 @@ struct BookStoreCore {
     var assetMarket: [Int32] = []
     private var assetLive: [Bool] = []
     private var freeAssetSlots: [Int] = []
+    /// The caller's asset slots (see `BookStore.apply(_:slot:)`): slot → asset index + 1, 0 when
+    /// not known yet. Lets a hinted event skip hashing and comparing its asset id.
+    private var slotAssets: [Int32] = []
+    /// Slots above this are not cached (they still work, through the id lookup).
+    static let maxCachedSlot = 1 << 22
 
     // Markets: never removed (few, and both tokens share one).
     private var marketTable = ByteInternTable()
@@ -75,6 +80,7 @@ struct BookStoreCore {
                 removedCount += 1
             }
             assetRemoved(asset: index)
+            forgetSlots(of: index)
             hashStates[index] = AssetHashState()
             let market = Int(assetMarket[index])
             if market >= 0 { markets[market].assets.removeAll { $0 == index } }
@@ -110,6 +116,35 @@ struct BookStoreCore {
     func index(of assetID: String) -> Int? {
         var id = assetID
         return id.withUTF8 { assetTable.find(UnsafeRawBufferPointer($0)) }
+    }
+
+    /// The asset index of `id`, through the slot cache when `slot` > 0 (nil: not held).
+    @inline(__always)
+    private mutating func assetIndex(_ id: UnsafeRawBufferPointer, slot: Int) -> Int? {
+        if slot > 0 && slot < slotAssets.count {
+            let cached = Int(slotAssets[slot])
+            if cached > 0 {
+                assert(assetTable.find(id) == cached - 1, "asset slot \(slot) reused for another asset")
+                return cached - 1
+            }
+        }
+        guard let found = assetTable.find(id) else { return nil }
+        if slot > 0 { remember(slot: slot, asset: found) }
+        return found
+    }
+
+    private mutating func remember(slot: Int, asset: Int) {
+        guard slot > 0 && slot <= Self.maxCachedSlot else { return }
+        if slot >= slotAssets.count {
+            slotAssets.append(contentsOf: repeatElement(0, count: slot + 1 - slotAssets.count))
+        }
+        slotAssets[slot] = Int32(asset + 1)
+    }
+
+    /// A removed asset's index may be reused for another id: its slots must not point at it.
+    private mutating func forgetSlots(of asset: Int) {
+        let tag = Int32(asset + 1)
+        for slot in slotAssets.indices where slotAssets[slot] == tag { slotAssets[slot] = 0 }
     }
 
     private mutating func addAsset(_ bytes: UnsafeRawBufferPointer) -> Int {
@@ -178,12 +213,18 @@ struct BookStoreCore {
 
     /// A `book` snapshot: replaces the asset's book (creating it if new).
     @discardableResult
-    mutating func apply(_ e: BookEvent) -> ApplyResult {
+    mutating func apply(_ e: BookEvent, slot: Int = 0) -> ApplyResult {
         if e.assetID.isEmpty {
             stored.unknownAssetEvents += 1
             return .unknownAsset
         }
-        let asset = assetTable.find(e.assetID) ?? addAsset(e.assetID)
+        let asset: Int
+        if let held = assetIndex(e.assetID, slot: slot) {
+            asset = held
+        } else {
+            asset = addAsset(e.assetID)
+            remember(slot: slot, asset: asset)
+        }
         if !e.market.isEmpty { linkMarket(asset: asset, marketBytes: e.market) }
         if !e.hadEventType && books[asset].hasSnapshot && e.timestampMs < books[asset].lastTimestampMs {
             stored.staleSnapshotsRejected += 1
@@ -219,8 +260,8 @@ struct BookStoreCore {
     }
 
     /// One level change (a G3 entry, a G2 `changes` item or a G1 message).
-    mutating func apply(_ e: PriceChangeEvent) -> ApplyResult {
-        guard let asset = assetTable.find(e.assetID) else {
+    mutating func apply(_ e: PriceChangeEvent, slot: Int = 0) -> ApplyResult {
+        guard let asset = assetIndex(e.assetID, slot: slot) else {
             if removedCount > 0 && removedTable.find(e.assetID) != nil {
                 stored.unknownAssetEvents += 1
                 return .unknownAsset

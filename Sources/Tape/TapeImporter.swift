@@ -5,7 +5,8 @@ import Foundation
 /// The foreign capture layouts the importer understands.
 public enum ImportShape: String, Sendable, CaseIterable {
     /// One raw frame per line (`PONG` and other text allowed). No receive time: the largest
-    /// exchange `timestamp` in each frame is used, carried forward when a frame has none.
+    /// exchange `timestamp` in each frame is used, carried forward when a frame has none
+    /// (with none at all, see `ImportTimeSource`).
     case rawFrames = "raw-frames"
     /// A whole file holding one (usually pretty-printed) JSON frame.
     case singleJSON = "single-json"
@@ -25,6 +26,53 @@ public enum ImportShape: String, Sendable, CaseIterable {
     }
 }
 
+/// Where the times of one imported input come from. Most captures carry their own (receive
+/// clocks or exchange `timestamp`s); a capture of bare frames (`[]`, `PONG`, unknown event
+/// types) may carry none, and then every frame of it is stamped with one synthetic instant,
+/// which the import reports so that the tape is never silently dated 1970.
+public enum ImportTimeSource: Sendable, Equatable {
+    /// The input's own receive or exchange times.
+    case input
+    /// No time in the input: frames stamped with the start time the caller gave (epoch ns).
+    case startTime(Int64)
+    /// No time in the input and no start time given: frames stamped with the input file's
+    /// modification time (epoch ns, whole milliseconds).
+    case fileModificationTime(Int64)
+    /// No time in the input, no start time given and no modification time readable: frames
+    /// stamped with epoch 0 (1970-01-01).
+    case unknown
+
+    /// The instant the input's frames were stamped with, or nil when it had its own times.
+    public var syntheticNs: Int64? {
+        switch self {
+        case .input: nil
+        case .startTime(let ns), .fileModificationTime(let ns): ns
+        case .unknown: 0
+        }
+    }
+
+    /// Short name for reports: `input`, `start-time`, `file-modification-time`, `unknown`.
+    public var name: String {
+        switch self {
+        case .input: "input"
+        case .startTime: "start-time"
+        case .fileModificationTime: "file-modification-time"
+        case .unknown: "unknown"
+        }
+    }
+
+    /// What the frames were stamped with, for messages and the tape header's notes.
+    public var stampDescription: String {
+        switch self {
+        case .input: "the input's own times"
+        case .startTime(let ns): "the given start time \(TapeFormat.iso8601(wallNs: ns))"
+        case .fileModificationTime(let ns):
+            "the file's modification time \(TapeFormat.iso8601(wallNs: ns)) (not when the frames were received)"
+        case .unknown: "1970-01-01T00:00:00.000Z (the file's modification time could not be read)"
+        }
+    }
+}
+
 /// What an import did, per input and in total.
 public struct ImportReport: Sendable {
     public struct Input: Sendable {
@@ -34,6 +82,8 @@ public struct ImportReport: Sendable {
         public var events: Int
         /// Lines that could not be used, with the reason.
         public var skipped: [TapeIssue]
+        /// Where the frames' times come from; anything but `.input` means they are synthetic.
+        public var timeSource: ImportTimeSource = .input
     }
 
     public var inputs: [Input] = []
@@ -90,7 +140,7 @@ public enum TapeImporter {
     /// A raw-frame capture holds one JSON frame per line, with the odd `PING`/`PONG`
     /// keepalive in between. Anything where no line, or fewer than half of the non-empty
     /// lines, is such a frame is something else (a binary, a log, random bytes): importing it
-    /// would give a tape of unparseable frames dated 1970, so it is refused.
+    /// would give a tape of unparseable frames with made-up times, so it is refused.
     static func checkRawFrames(_ lines: [[UInt8]], file: String) throws(TapeError) {
         var nonEmpty = 0
         var json = 0
@@ -162,11 +212,16 @@ public enum TapeImporter {
     }
 
     /// Imports `inputs` (in order) into one tape at `output`, overwriting it atomically.
-    /// The result is deterministic: the same inputs give a byte-identical tape.
-    /// - Parameter shape: force a layout instead of detecting it.
-    public static func importFiles(_ inputs: [String], to output: String, shape forcedShape: ImportShape? = nil)
-        throws -> ImportReport
-    {
+    /// The result is deterministic: the same inputs give a byte-identical tape (an input with
+    /// no time at all is stamped with `startTimeNs`, else with its modification time, so give
+    /// `startTimeNs` when that input may be touched between imports).
+    /// - Parameters:
+    ///   - shape: force a layout instead of detecting it.
+    ///   - startTimeNs: epoch ns for the frames of inputs in which no receive or exchange time
+    ///     is found; inputs with their own times are never re-timed. See `ImportTimeSource`.
+    public static func importFiles(
+        _ inputs: [String], to output: String, shape forcedShape: ImportShape? = nil, startTimeNs: Int64? = nil
+    ) throws -> ImportReport {
         var report = ImportReport()
         report.output = output
         var items: [Item] = []
@@ -206,6 +261,17 @@ public enum TapeImporter {
                 throw TapeError.notACapture(
                     file: input, reason: "no frames found (detected shape: \(shape.rawValue), \(shape.summary))")
             }
+            var timeSource = ImportTimeSource.input
+            if !parsed.timed {
+                if let startTimeNs {
+                    timeSource = .startTime(startTimeNs)
+                } else if let modifiedNs = modificationTimeNs(input) {
+                    timeSource = .fileModificationTime(modifiedNs)
+                } else {
+                    timeSource = .unknown
+                }
+                parsed.shiftTimes(by: timeSource.syntheticNs ?? 0)
+            }
             connBase = parsed.nextConn
             items += parsed.items
             for asset in parsed.subscribed where !subscribed.contains(asset) { subscribed.append(asset) }
@@ -235,7 +301,8 @@ public enum TapeImporter {
             }
             report.inputs.append(
                 ImportReport.Input(
-                    file: input, shape: shape, frames: parsed.frames, events: parsed.events, skipped: parsed.skipped))
+                    file: input, shape: shape, frames: parsed.frames, events: parsed.events, skipped: parsed.skipped,
+                    timeSource: timeSource))
         }
         var assets = subscribed
         for asset in observed where !subscribed.contains(asset) { assets.append(asset) }
@@ -248,6 +315,14 @@ public enum TapeImporter {
             sideData: sideData.filter { !$0.value.isEmpty })
         header.notes["importer"] = Set(report.inputs.map(\.shape.rawValue)).sorted().joined(separator: ",")
         header.notes["inputs"] = names.joined(separator: ",")
+        // Only inputs without any time of their own get this note, so tapes imported from
+        // timed captures keep exactly the header they always had.
+        let synthetic = zip(names, report.inputs).filter { $0.1.timeSource != .input }
+        if !synthetic.isEmpty {
+            header.notes["synthetic_times"] = synthetic.map {
+                "\($0.0): no receive or exchange time in the input; frames stamped with \($0.1.timeSource.stampDescription)"
+            }.joined(separator: "; ")
+        }
         var options = TapeWriterOptions(destination: .file(output, overwrite: true))
         // Imports are batch jobs: flush only at the end so the output depends on the data alone.
         options.flushIntervalNs = Int64.max / 2
@@ -273,6 +348,20 @@ public enum TapeImporter {
         var subscribed: [String] = []
         var sideData: [String: AssetSideData] = [:]
         var nextConn: UInt32 = 0
+        /// False when the input held no time at all: the items' times are then relative to 0
+        /// and get shifted to a synthetic start (`shiftTimes`).
+        var timed = true
+
+        mutating func shiftTimes(by offsetNs: Int64) {
+            items = items.map { item in
+                switch item {
+                case .frame(let bytes, let recvNs, let monoNs, let conn):
+                    .frame(bytes, recvNs: recvNs + offsetNs, monoNs: monoNs + offsetNs, conn: conn)
+                case .event(let kind, let conn, let recvNs, let monoNs, let detail):
+                    .event(kind, conn: conn, recvNs: recvNs + offsetNs, monoNs: monoNs + offsetNs, detail: detail)
+                }
+            }
+        }
 
         mutating func frame(_ bytes: [UInt8], recvNs: Int64, monoNs: Int64, conn: UInt32) {
             items.append(.frame(bytes, recvNs: recvNs, monoNs: monoNs, conn: conn))
@@ -285,6 +374,17 @@ public enum TapeImporter {
             items.append(.event(kind, conn: conn, recvNs: recvNs, monoNs: monoNs, detail: detail))
             events += 1
         }
+    }
+
+    /// The file's modification time in epoch ns, cut to whole milliseconds like the times
+    /// imports take from exchange timestamps; nil when it cannot be read or is before 1970.
+    static func modificationTimeNs(_ path: String) -> Int64? {
+        guard let attributes = try? FileManager.default.attributesOfItem(atPath: path),
+            let date = attributes[.modificationDate] as? Date
+        else { return nil }
+        let ms = (date.timeIntervalSince1970 * 1000).rounded(.down)
+        guard ms >= 0, ms < Double(Int64.max / 1_000_000) else { return nil }
+        return Int64(ms) * 1_000_000
     }
 
     static func splitLines(_ bytes: [UInt8]) -> [[UInt8]] {
@@ -304,7 +404,11 @@ public enum TapeImporter {
         var parsed = Parsed()
         let frames = splitLines(bytes).filter { !$0.allSatisfy(JSONBytes.isSpace) }
         let stamps = frames.map { frame in frame.withUnsafeBytes { FrameScan.maxTimestampMs($0) } }
-        var carried = stamps.compactMap { $0 }.first ?? 0
+        // Frames before the first timestamped one take its time; with no timestamp at all the
+        // times stay 0 and the caller stamps them (see `ImportTimeSource`).
+        let first = stamps.compactMap { $0 }.first
+        parsed.timed = first != nil
+        var carried = first ?? 0
         var mono: Int64 = 0
         for (frame, stamp) in zip(frames, stamps) {
             if let stamp { carried = stamp }
@@ -321,7 +425,9 @@ public enum TapeImporter {
         var end = bytes.count
         while end > 0, JSONBytes.isSpace(bytes[end - 1]) { end -= 1 }
         let frame = Array(bytes[0..<end])
-        let recv = (frame.withUnsafeBytes { FrameScan.maxTimestampMs($0) } ?? 0) * 1_000_000
+        let stamp = frame.withUnsafeBytes { FrameScan.maxTimestampMs($0) }
+        parsed.timed = stamp != nil
+        let recv = (stamp ?? 0) * 1_000_000
         parsed.frame(frame, recvNs: recv, monoNs: recv, conn: conn)
         parsed.nextConn = conn + 1
         return parsed

@@ -92,7 +92,9 @@ public enum TapeCommand: Subcommand {
     static func time(_ arguments: Arguments, _ name: String) throws -> Int64? {
         guard let text = arguments.value(name) else { return nil }
         guard let value = TapeFormat.parseTime(text) else {
-            throw UsageError("--\(name) must be an ISO-8601 UTC time (2026-09-24T15:09:39Z) or epoch ms, not '\(text)'")
+            throw UsageError(
+                "--\(name) must be an ISO-8601 UTC time (2026-09-24T15:09:39Z) or epoch ms between 1677 and 2262, not '\(text)'"
+            )
         }
         return value
     }

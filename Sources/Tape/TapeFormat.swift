@@ -45,8 +45,12 @@ public enum TapeFormat {
 
     /// Parses an ISO-8601 UTC time (`2026-09-24T15:09:39Z`, with optional fraction and
     /// `+00:00`) or epoch milliseconds into epoch ns.
+    /// nil as well for instants epoch ns cannot hold (before 1677-09-21 or after 2262-04-11).
     public static func parseTime(_ text: String) -> Int64? {
-        if let milliseconds = Int64(text) { return milliseconds * 1_000_000 }
+        if let milliseconds = Int64(text) {
+            let (ns, overflow) = milliseconds.multipliedReportingOverflow(by: 1_000_000)
+            return overflow ? nil : ns
+        }
         let bytes = Array(text.utf8)
         func number(_ start: Int, _ length: Int) -> Int? {
             guard start + length <= bytes.count else { return nil }
@@ -89,7 +93,10 @@ public enum TapeFormat {
         guard rest.isEmpty || rest == "Z" || rest == "+00:00" || rest == "+0000" else { return nil }
         let days = daysFromCivil(year: year, month: month, day: day)
         let seconds = Int64(days) * 86_400 + Int64(hour * 3600 + minute * 60 + second)
-        return seconds * 1_000_000_000 + fractionNs
+        let (ns, overflow) = seconds.multipliedReportingOverflow(by: 1_000_000_000)
+        guard !overflow else { return nil }
+        let (total, overflowAgain) = ns.addingReportingOverflow(fractionNs)
+        return overflowAgain ? nil : total
     }
 
     struct UTCParts {

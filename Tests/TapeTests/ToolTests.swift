@@ -191,6 +191,17 @@ import Testing
         }
     }
 
+    /// Regression: `tape cat --from 99999999999999` trapped on the ms → ns multiplication.
+    @Test(arguments: ["99999999999999", "-99999999999999", "9999-01-01T00:00:00Z", "2263-01-01T00:00:00Z"])
+    func timesBeyondEpochNanosecondsAreRefusedNotTrapped(_ text: String) throws {
+        #expect(TapeFormat.parseTime(text) == nil)
+        let tape = Repo.fixture("tapes/g3-enrico-2026-09.ndjson.zst").path
+        let (status, _, err) = try runReplay(["tape", "cat", tape, "--from", text])
+        #expect(status == 64)
+        #expect(err.contains("--from must be an ISO-8601 UTC time"))
+        #expect(err.contains("between 1677 and 2262"))
+    }
+
     @Test func segmentNamesSortInTimeOrder() {
         let early = TapeFormat.segmentName(prefix: "cap", wallNs: 1_790_267_379_153_000_000, sequence: 12)
         let late = TapeFormat.segmentName(prefix: "cap", wallNs: 1_790_267_380_001_000_000, sequence: 3)

@@ -74,9 +74,13 @@ struct MarketHashSide {
 /// G2 hashes use a timestamp a few ms before the event's: most likely offsets first.
 let g1g2OffsetOrder: [Int64] = [7, 6, 8, 9, 5, 10, 4, 3, 2, 1, 0] + Array(11...49)
 
+// The read-only helpers below are declared `mutating` on purpose: they are only called from
+// mutating code, and a non-mutating call on `inout self` made the compiler copy the whole store
+// (retaining every array in it) on each hash check, which doubled a worker's time with
+// `--exchange-hash on`. An `inout` call borrows instead.
 extension BookStoreCore {
     /// The hash fields for this asset's market, or why they are not known.
-    private func hashFields(
+    private mutating func hashFields(
         asset: Int, tickSize: ExactDecimal?, lastTradePrice: ExactDecimal?
     ) -> FieldsLookup {
         let market = Int(assetMarket[asset])
@@ -95,7 +99,7 @@ extension BookStoreCore {
                 lastTradePrice: lastTradePrice))
     }
 
-    private func computeHash(
+    private mutating func computeHash(
         asset: Int, timestampMs: Int64, bids: BookSide, asks: BookSide, fields: ExchangeHashFields
     ) -> ExchangeHash {
         let market = Int(assetMarket[asset])
@@ -111,7 +115,7 @@ extension BookStoreCore {
     }
 
     /// True if `hash` is the hash of (bids, asks) at the event's timestamp rule.
-    private func matches(
+    private mutating func matches(
         _ hash: ExchangeHash, timestampMs: Int64, kind: HashedEventKind, asset: Int, bids: BookSide, asks: BookSide,
         fields: ExchangeHashFields
     ) -> Bool {
@@ -131,7 +135,7 @@ extension BookStoreCore {
     /// Checks a pending mismatch against its own saved book with every 0.001 last-trade-price
     /// value (the hash can include a trade announced later). Only for the 10-field recipe and
     /// books that have not already diverged (so a broken book cannot make replay crawl).
-    private func pendingMatchesOnPriceGrid(asset: Int, _ pending: PendingHash) -> Bool {
+    private mutating func pendingMatchesOnPriceGrid(asset: Int, _ pending: PendingHash) -> Bool {
         guard !hashStates[asset].diverged,
             case .ready(var fields) = hashFields(
                 asset: asset, tickSize: pending.tickSize, lastTradePrice: nil),
@@ -149,7 +153,7 @@ extension BookStoreCore {
         return false
     }
 
-    private func lastTradePrice(asset: Int) -> ExactDecimal? {
+    private mutating func lastTradePrice(asset: Int) -> ExactDecimal? {
         let market = Int(assetMarket[asset])
         return market >= 0 ? markets[market].lastTradePrice : nil
     }

@@ -15,6 +15,15 @@ final class PoolShared: Sendable {
         var latestStats: [Int: WorkerStats] = [:]
         /// Workers that died before stop, in the order noticed.
         var unexpectedDeaths: [Int] = []
+        /// CLOCK_MONOTONIC ns at which the monitor last read a stats-pipe message (heartbeat,
+        /// stats or final) from each worker; 0 before the first.
+        var lastHeartbeatNanos: [UInt64]
+        /// When each worker was spawned: the reference before its first heartbeat (0: not yet).
+        var spawnNanos: [UInt64]
+        /// The monitor thread's last wake-up, and since when it has woken without a gap (see
+        /// `HeartbeatWatch`); 0 before its loop starts.
+        var monitorAwakeNanos: UInt64 = 0
+        var watchingSinceNanos: UInt64 = 0
     }
 
     let data: Mutex<Data>
@@ -22,12 +31,51 @@ final class PoolShared: Sendable {
     /// `Configuration.stallTimeout` in ns: how long a worker may leave bytes in its ring without
     /// releasing any before the router gives up on it (`EngineError.workerStalled`).
     let stallTimeoutNanos: UInt64
+    /// The heartbeat-age rule (`EngineError.workerUnresponsive`).
+    let heartbeatWatch: HeartbeatWatch
 
-    init(workerCount: Int, stallTimeoutNanos: UInt64 = .max, eventSink: (@Sendable (PoolEvent) -> Void)?) {
+    init(
+        workerCount: Int, stallTimeoutNanos: UInt64 = .max, heartbeatNanos: UInt64 = 5_000_000_000,
+        eventSink: (@Sendable (PoolEvent) -> Void)?
+    ) {
         data = Mutex(
-            Data(pids: Array(repeating: 0, count: workerCount), exits: Array(repeating: nil, count: workerCount)))
+            Data(
+                pids: Array(repeating: 0, count: workerCount), exits: Array(repeating: nil, count: workerCount),
+                lastHeartbeatNanos: Array(repeating: 0, count: workerCount),
+                spawnNanos: Array(repeating: 0, count: workerCount)))
         self.stallTimeoutNanos = stallTimeoutNanos
+        heartbeatWatch = HeartbeatWatch(stallTimeoutNanos: stallTimeoutNanos, heartbeatNanos: heartbeatNanos)
         self.eventSink = eventSink
+    }
+
+    /// Called by the monitor thread on every wake-up: a gap longer than the watch allows means
+    /// this process was not running (stopped with Ctrl-Z, starved of CPU), so heartbeat ages
+    /// count again from now.
+    func monitorAwake(now: UInt64) {
+        data.withLock { state in
+            if state.monitorAwakeNanos == 0 || now &- state.monitorAwakeNanos > heartbeatWatch.monitorGapNanos {
+                state.watchingSinceNanos = now
+            }
+            state.monitorAwakeNanos = now
+        }
+    }
+
+    /// Live workers whose last heartbeat is older than the watch's limit, with the ns since it
+    /// (since the spawn before the first one). Empty once stop has begun.
+    func unresponsiveWorkers(now: UInt64) -> [(worker: Int, pid: Int32, silentNanos: UInt64)] {
+        data.withLock { state in
+            guard !state.stopping else { return [] }
+            var found: [(worker: Int, pid: Int32, silentNanos: UInt64)] = []
+            for index in state.pids.indices where state.pids[index] > 0 && state.exits[index] == nil {
+                if let silent = heartbeatWatch.silentNanos(
+                    now: now, lastHeartbeat: state.lastHeartbeatNanos[index], spawned: state.spawnNanos[index],
+                    watchingSince: state.watchingSinceNanos, monitorAwake: state.monitorAwakeNanos)
+                {
+                    found.append((index, state.pids[index], silent))
+                }
+            }
+            return found
+        }
     }
 
     func pid(_ worker: Int) -> Int32 {
@@ -40,6 +88,54 @@ final class PoolShared: Sendable {
 
     func exitInfo(_ worker: Int) -> (pid: Int32, exit: ExitReason)? {
         data.withLock { state in state.exits[worker].map { (state.pids[worker], $0) } }
+    }
+}
+
+/// The heartbeat-age health rule, a pure function of times so that it can be tested without
+/// processes. Workers send a heartbeat on the stats pipe every heartbeat interval, idle or busy;
+/// a live worker whose last one is older than `limitNanos` is stopped (SIGSTOP) or stuck even
+/// if its queue is empty, which the ring's stall watch cannot see.
+///
+/// It must not accuse a healthy worker, so it judges only what this process could observe:
+/// before a worker's first heartbeat the limit is at least 10 s (process start-up on a loaded
+/// machine); and ages count only from the moment the monitor thread has been waking without a
+/// gap (a parent stopped with Ctrl-Z, or starved of CPU, reads no heartbeats either, and its
+/// workers were stopped with it), and not at all while the monitor has not woken recently.
+struct HeartbeatWatch: Sendable, Equatable {
+    /// The stall timeout, but at least 3 heartbeat intervals (with a short explicit stall
+    /// timeout, silence between two heartbeats is normal).
+    let limitNanos: UInt64
+    /// The limit before a worker's first heartbeat.
+    let startupLimitNanos: UInt64
+    /// How long the monitor thread waits in poll at most (a quarter of the limit, 10 ms to 1 s).
+    let monitorPollMs: Int32
+    /// A monitor wake-up gap longer than this restarts the watch (twice the poll timeout).
+    let monitorGapNanos: UInt64
+
+    static let minimumStartupNanos: UInt64 = 10_000_000_000
+
+    init(stallTimeoutNanos: UInt64, heartbeatNanos: UInt64) {
+        let threeBeats = heartbeatNanos.multipliedReportingOverflow(by: 3)
+        limitNanos = max(stallTimeoutNanos, threeBeats.overflow ? .max : threeBeats.partialValue)
+        startupLimitNanos = max(limitNanos, Self.minimumStartupNanos)
+        monitorPollMs = Int32(min(1000, max(10, limitNanos / 4 / 1_000_000)))
+        monitorGapNanos = UInt64(monitorPollMs) * 2_000_000
+    }
+
+    /// Ns since the worker's last heartbeat (or its spawn, before the first) when that breaks
+    /// the limit; nil while it is within it, or when the watch cannot judge (not spawned, the
+    /// monitor not awake recently).
+    func silentNanos(
+        now: UInt64, lastHeartbeat: UInt64, spawned: UInt64, watchingSince: UInt64, monitorAwake: UInt64
+    ) -> UInt64? {
+        guard spawned > 0, monitorAwake > 0, now >= monitorAwake, now - monitorAwake <= monitorGapNanos else {
+            return nil
+        }
+        let lastSign = lastHeartbeat > 0 ? lastHeartbeat : spawned
+        let watchedFrom = max(lastSign, watchingSince)
+        guard now > watchedFrom else { return nil }
+        let limit = lastHeartbeat > 0 ? limitNanos : startupLimitNanos
+        return now - watchedFrom > limit ? now - lastSign : nil
     }
 }
 
@@ -165,6 +261,10 @@ public final class WorkerChannel {
         while true {
             if let frame = takeFrame(type) { return frame }
             if replyEOF {
+                // The pipe closes as the process ends, a moment before the pool reaps it: wait
+                // for the exit (briefly) so that the error says how the worker died.
+                let reapDeadline = cshim_monotonic_ns() + 1_000_000_000
+                while pool.exitInfo(index) == nil && cshim_monotonic_ns() < reapDeadline { usleep(1_000) }
                 if let (pid, exit) = pool.exitInfo(index) { throw .workerDied(worker: index, pid: pid, exit: exit) }
                 throw .badReply(worker: index, detail: "reply pipe closed")
             }

@@ -47,6 +47,10 @@ public enum EngineError: Error, Sendable, Equatable, CustomStringConvertible {
     /// A worker left messages in its queue without consuming any for `seconds` (at least the
     /// pool's `Configuration.stallTimeout`): stopped (SIGSTOP), stuck, or starved of CPU.
     case workerStalled(worker: Int, pid: Int32, seconds: Double)
+    /// A worker's process is still there but has sent no heartbeat for `secondsSinceHeartbeat`,
+    /// more than the pool's heartbeat-age limit `limitSeconds` (`Configuration.stallTimeout`, at
+    /// least 3 heartbeat intervals): stopped (SIGSTOP) or stuck, even with an empty queue.
+    case workerUnresponsive(worker: Int, pid: Int32, secondsSinceHeartbeat: Double, limitSeconds: Double)
     /// One routed message does not fit in a worker's ring.
     case messageTooLarge(bytes: Int, limit: Int, asset: String)
     /// The pool is not in the state the call needs (e.g. routing after stop).
@@ -74,12 +78,17 @@ public enum EngineError: Error, Sendable, Equatable, CustomStringConvertible {
             return "worker \(worker) (pid \(pid)) \(exit); its queued messages are lost. "
                 + "Check the worker's stderr; rerun to reproduce"
         case .workerStalled(let worker, let pid, let seconds):
-            let tenths = Int((seconds * 10).rounded())
             return
-                "worker \(worker) (pid \(pid)) consumed nothing from its queue for \(tenths / 10).\(tenths % 10) s although messages "
+                "worker \(worker) (pid \(pid)) consumed nothing from its queue for \(EngineError.tenths(seconds)) s although messages "
                 + "were waiting; it may be stopped (SIGSTOP) or stuck, so the run is aborted and the pool kills it. "
                 + "Check the process (ps -o pid,stat,wchan -p \(pid)); if the machine is merely overloaded, "
                 + "raise the stall timeout (replay run --stall-timeout)"
+        case .workerUnresponsive(let worker, let pid, let seconds, let limit):
+            return
+                "worker \(worker) (pid \(pid)) sent no heartbeat for \(EngineError.tenths(seconds)) s (limit \(EngineError.tenths(limit)) s) "
+                + "although its process is still there; it may be stopped (SIGSTOP) or stuck, "
+                + "so the run is aborted and the pool kills it. Check the process (ps -o pid,stat,wchan -p \(pid)); "
+                + "if the machine is merely overloaded, raise the stall timeout (replay run --stall-timeout)"
         case .messageTooLarge(let bytes, let limit, let asset):
             return "a message of \(bytes) bytes for asset \(asset) exceeds the ring record limit of \(limit) bytes; "
                 + "raise Configuration.ringCapacity"
@@ -90,6 +99,12 @@ public enum EngineError: Error, Sendable, Equatable, CustomStringConvertible {
         case .timedOut(let worker, let what):
             return "worker \(worker) did not answer \(what) in time"
         }
+    }
+
+    /// Seconds with one decimal ("12.3"), for messages.
+    static func tenths(_ seconds: Double) -> String {
+        let tenths = Int((seconds * 10).rounded())
+        return "\(tenths / 10).\(tenths % 10)"
     }
 
     static func errnoText(_ code: Int32) -> String {

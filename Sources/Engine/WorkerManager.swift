@@ -23,6 +23,8 @@ public final class WorkerManager {
         public var executable: URL?
         /// Bytes of each worker's input ring (a power of two ≥ 64 KiB).
         public var ringCapacity: Int
+        /// How often each worker sends a heartbeat on the stats pipe, idle or busy; a live worker
+        /// silent for longer than `stallTimeout` (at least 3 intervals) is unresponsive.
         public var heartbeatInterval: Duration
         public var statsInterval: Duration
         /// Passed to each worker's BookStore.
@@ -35,6 +37,11 @@ public final class WorkerManager {
         /// or hung process would otherwise block the router forever). Progress is the ring's
         /// tail advancing, so a slow worker that keeps consuming, or an idle one with an empty
         /// ring, is never stalled. Default: 3 × `heartbeatInterval`, at least 10 s.
+        ///
+        /// Also the heartbeat-age limit (never below 3 × `heartbeatInterval`): a live worker that
+        /// sends no heartbeat for longer is unresponsive (`isHealthy` false, `checkHealth()`
+        /// throws `EngineError.workerUnresponsive`) even with an empty queue, and `stop` kills it
+        /// at once.
         public var stallTimeout: Duration
         /// Receives warnings, worker starts/exits, heartbeats and stats (on the monitor thread).
         public var eventSink: (@Sendable (PoolEvent) -> Void)?
@@ -94,6 +101,7 @@ public final class WorkerManager {
         shared = PoolShared(
             workerCount: workerCount,
             stallTimeoutNanos: UInt64(Self.milliseconds(configuration.stallTimeout)) * 1_000_000,
+            heartbeatNanos: UInt64(Self.milliseconds(configuration.heartbeatInterval)) * 1_000_000,
             eventSink: configuration.eventSink)
         let cores = SystemCalls.onlineCPUCount
         if workerCount > cores {
@@ -196,10 +204,45 @@ public final class WorkerManager {
         return max(1, Int(seconds) * 1000 + Int(attoseconds / 1_000_000_000_000_000))
     }
 
-    /// True while started, not stopped, and every worker is alive.
+    /// True while started, not stopped, every worker is alive and none is unresponsive (see
+    /// `unresponsiveWorkers`).
     public var isHealthy: Bool {
         guard started && !stopped else { return false }
-        return shared.data.withLock { state in state.exits.allSatisfy { $0 == nil } && state.pids.allSatisfy { $0 > 0 }
+        let alive = shared.data.withLock { state in
+            state.exits.allSatisfy { $0 == nil } && state.pids.allSatisfy { $0 > 0 }
+        }
+        return alive && shared.unresponsiveWorkers(now: cshim_monotonic_ns()).isEmpty
+    }
+
+    /// How long a live worker may send no heartbeat before it is unresponsive: the stall
+    /// timeout, but at least 3 heartbeat intervals (10 s at least before its first heartbeat).
+    public var heartbeatAgeLimit: Duration {
+        .nanoseconds(Int64(clamping: shared.heartbeatWatch.limitNanos))
+    }
+
+    /// Live workers that have sent no heartbeat (nor stats) for longer than `heartbeatAgeLimit`:
+    /// stopped (SIGSTOP) or stuck, whether or not messages wait for them. Heartbeats come at the
+    /// configured interval from idle and busy workers alike. Empty before start and after stop.
+    public var unresponsiveWorkers: [(worker: Int, pid: Int32, secondsSinceHeartbeat: Double)] {
+        guard started && !stopped else { return [] }
+        return shared.unresponsiveWorkers(now: cshim_monotonic_ns()).map {
+            ($0.worker, $0.pid, Double($0.silentNanos / 1_000_000) / 1000)
+        }
+    }
+
+    /// The run loop's health check: throws `EngineError.workerDied` for the first worker that
+    /// died before stop, else `EngineError.workerUnresponsive` for the longest-silent worker
+    /// (see `unresponsiveWorkers`). Cheap (one lock, one clock read): call it between frames
+    /// and while waiting.
+    public func checkHealth() throws(EngineError) {
+        guard started && !stopped else { throw .notRunning("checkHealth called before start or after stop") }
+        if let dead = deadWorkers.first { throw .workerDied(worker: dead.worker, pid: dead.pid, exit: dead.exit) }
+        let silent = shared.unresponsiveWorkers(now: cshim_monotonic_ns())
+        if let worst = silent.max(by: { $0.silentNanos < $1.silentNanos }) {
+            throw .workerUnresponsive(
+                worker: worst.worker, pid: worst.pid,
+                secondsSinceHeartbeat: Double(worst.silentNanos / 1_000_000) / 1000,
+                limitSeconds: Double(shared.heartbeatWatch.limitNanos / 1_000_000) / 1000)
         }
     }
 
@@ -235,14 +278,17 @@ public final class WorkerManager {
         let gracefulDeadline = begin + budget * 6 / 10
         let terminateDeadline = begin + budget * 85 / 100
         var steps = [StopStep](repeating: .drained, count: workerCount)
+        // Judged before `stopping` is set (which ends the heartbeat watch).
+        let unresponsive = Set(shared.unresponsiveWorkers(now: begin).map(\.worker))
         shared.data.withLock { state in
             state.stopping = true
             for index in 0..<workerCount where state.exits[index] != nil { steps[index] = .diedBeforeStop }
         }
         for channel in inputChannels where shared.isAlive(channel.index) && channel.isOpen {
-            // A stalled worker (stopped or stuck with messages waiting) would only burn the
-            // budget: kill it now. SIGKILL also ends a stopped (SIGSTOP) process.
-            if channel.stalledNanos(now: cshim_monotonic_ns()) != nil {
+            // A stalled worker (stopped or stuck with messages waiting) or an unresponsive one
+            // (no heartbeat) would only burn the budget: kill it now. SIGKILL also ends a
+            // stopped (SIGSTOP) process.
+            if channel.stalledNanos(now: cshim_monotonic_ns()) != nil || unresponsive.contains(channel.index) {
                 signal(worker: channel.index, SIGKILL, step: .killed, steps: &steps)
                 continue
             }
@@ -394,7 +440,11 @@ enum Monitor {
                 let pid = try spawnWorker(index: index, plan: plan)
                 pids.append(pid)
                 pidfds[index] = cshim_pidfd_open(pid)
-                shared.data.withLock { $0.pids[index] = pid }
+                let spawned = cshim_monotonic_ns()
+                shared.data.withLock { state in
+                    state.pids[index] = pid
+                    state.spawnNanos[index] = spawned
+                }
                 shared.eventSink?(.workerStarted(worker: index, pid: pid))
             } catch {
                 failure = error
@@ -402,6 +452,7 @@ enum Monitor {
             }
         }
         spawned(failure.map { .failure($0) } ?? .success(pids))
+        shared.monitorAwake(now: cshim_monotonic_ns())
 
         var statsBuffer: [UInt8] = []
         // Once every worker has exited the stats pipe reports end-of-file forever; it leaves
@@ -411,8 +462,10 @@ enum Monitor {
             var pfds = [pollfd(fd: plan.wakeFD, events: Int16(POLLIN), revents: 0)]
             pfds.append(pollfd(fd: statsOpen ? plan.statsReadFD : -1, events: Int16(POLLIN), revents: 0))
             for fd in pidfds where fd >= 0 { pfds.append(pollfd(fd: fd, events: Int16(POLLIN), revents: 0)) }
-            // The wake fd is only written when the pool has reaped everything or gives up.
-            if poll(&pfds, nfds_t(pfds.count), 1000) < 0 && errno != EINTR { break }
+            // The wake fd is only written when the pool has reaped everything or gives up. The
+            // timeout keeps the heartbeat watch's view of this thread fresh (`monitorAwake`).
+            if poll(&pfds, nfds_t(pfds.count), shared.heartbeatWatch.monitorPollMs) < 0 && errno != EINTR { break }
+            shared.monitorAwake(now: cshim_monotonic_ns())
             if statsOpen && pfds[1].revents != 0 {
                 statsOpen = drainStats(fd: plan.statsReadFD, buffer: &statsBuffer, shared: shared)
             }
@@ -462,13 +515,21 @@ enum Monitor {
         while result > 0 { result = SystemCalls.readAvailable(fd, into: &buffer) }
         var offset = 0
         let decoder = JSONDecoder()
+        let received = cshim_monotonic_ns()
         while offset + 2 <= buffer.count {
             let length = Int(buffer[offset]) | Int(buffer[offset + 1]) << 8
             guard offset + 2 + length <= buffer.count else { break }
             if let message = try? decoder.decode(
                 StatsMessage.self, from: Data(buffer[(offset + 2)..<(offset + 2 + length)]))
             {
-                shared.data.withLock { $0.latestStats[message.worker] = message.stats }
+                // Any report is a sign of life (the heartbeat watch); a heartbeat is merely
+                // the one sent when nothing else is due.
+                shared.data.withLock { state in
+                    state.latestStats[message.worker] = message.stats
+                    if state.lastHeartbeatNanos.indices.contains(message.worker) {
+                        state.lastHeartbeatNanos[message.worker] = received
+                    }
+                }
                 let stats = message.stats
                 switch message.kind {
                 case .heartbeat:

@@ -10,9 +10,10 @@ import Glibc
 ///
 /// A worker maps its input ring (fd 3), sleeps on its wake-up eventfd (fd 4) when the ring is
 /// empty, frees space and wakes a blocked router through fd 5, answers queries and sends its
-/// final report on its reply pipe (fd 6), and sends heartbeats and periodic stats on the
-/// shared stats pipe (fd 7). It ignores SIGINT (the parent coordinates shutdown) and dies
-/// with its parent (PR_SET_PDEATHSIG).
+/// final report on its reply pipe (fd 6), and sends heartbeats (one at start-up, then every
+/// heartbeat interval whether idle or busy) and periodic stats on the shared stats pipe
+/// (fd 7). It ignores SIGINT (the parent coordinates shutdown) and dies with its parent
+/// (PR_SET_PDEATHSIG).
 public enum WorkerProcess {
     /// The hidden first argument that selects worker mode.
     public static let modeArgument = "__worker"
@@ -263,6 +264,10 @@ struct WorkerLoop {
 
     mutating func run() -> Int32 {
         var now = cshim_monotonic_ns()
+        // The first heartbeat says "up" at once: the pool's heartbeat watch then judges this
+        // worker by the heartbeat limit instead of the longer start-up one.
+        core.refreshGauges()
+        send(.heartbeat)
         var nextHeartbeat = now + heartbeatNanos
         var nextStats = now + statsNanos
         while true {
@@ -274,7 +279,18 @@ struct WorkerLoop {
                     let action = core.handleRecord(at: record)
                     consumer.advance(length)
                     handled += 1
-                    if handled % WorkerLoop.releaseEvery == 0 { consumer.release() }
+                    if handled % WorkerLoop.releaseEvery == 0 {
+                        consumer.release()
+                        // A long batch (a full ring of records checking exchange hashes can take
+                        // seconds) must not silence the heartbeat. `core.clock` was read at most
+                        // 8 records ago, so this costs no clock read.
+                        if core.clock >= nextHeartbeat {
+                            core.refreshGauges()
+                            send(.heartbeat)
+                            nextHeartbeat = core.clock + heartbeatNanos
+                            core.beginTiming()  // the gauges' cost is not processing time
+                        }
+                    }
                     switch action {
                     case .proceed:
                         continue

@@ -49,7 +49,8 @@ enum RunCommand: Subcommand {
           --stats-interval SECONDS
                                   worker periodic stats interval (default 30)
           --stall-timeout SECONDS abort the run when a worker consumes nothing for this long
-                                  while messages wait for it, e.g. a stopped (SIGSTOP) or hung
+                                  while messages wait for it, or sends no heartbeat for this
+                                  long (at least 3 heartbeats), e.g. a stopped (SIGSTOP) or hung
                                   worker (default 3 × heartbeat, at least 10)
 
         Output:

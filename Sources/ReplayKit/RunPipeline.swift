@@ -108,7 +108,7 @@ public enum ReplayRun {
         }
         var sink = PipelineSink(router: router, filter: filter)
         var parser = FeedParser()
-        var pacer = Pacer(speed: options.speed, clock: MonotonicClock())
+        var pacer = Pacer(speed: options.speed, clock: HealthWatchingClock(manager: manager))
         let startNs = cshim_monotonic_ns()
         var lastProgressNs = startNs
         let cpuAtStart = CPUTimes.now()
@@ -159,6 +159,7 @@ public enum ReplayRun {
                         pacer.release(recordedNs: recordedNs)
                         mark = cshim_monotonic_ns()
                         timing.pacingNs &+= mark &- beforePacing
+                        if let unhealthy = pacer.clock.failure { throw unhealthy }
                     }
                     sink.filter.connection = frame.conn
                     sink.filter.line = state.line
@@ -177,11 +178,10 @@ public enum ReplayRun {
                     if let routingFailure = sink.router.failure { throw routingFailure }
                     // At recorded speed frames are far apart: check every frame, or a dead worker
                     // would go unnoticed until 1024 frames later (the whole tape on a quiet one).
+                    // Dead workers, and live ones silent for the stall timeout (no heartbeat).
                     if state.frames & 1023 == 0 || options.speed != .max {
                         let now = cshim_monotonic_ns()
-                        if !manager.isHealthy, let dead = manager.deadWorkers.first {
-                            throw EngineError.workerDied(worker: dead.worker, pid: dead.pid, exit: dead.exit)
-                        }
+                        try manager.checkHealth()
                         if now - lastProgressNs > 200_000_000 {
                             lastProgressNs = now
                             notify(
@@ -209,6 +209,9 @@ public enum ReplayRun {
                 }
             }
             try sink.router.flush()
+            // A worker stopped near the end is reported as unresponsive, not as one that did
+            // not drain within the stop budget.
+            try manager.checkHealth()
         } catch {
             failure = error
         }
@@ -233,7 +236,8 @@ public enum ReplayRun {
         do {
             // Draining may take long on a loaded machine (a worker checking exchange hashes can be
             // seconds behind the router); a stuck worker was already caught by the router's stall
-            // check, so the budget only has to be generous: 4 stall timeouts, at least 60 s.
+            // check or the heartbeat check (and stop kills those at once), so the budget only has
+            // to be generous: 4 stall timeouts, at least 60 s.
             let stall = options.stallTimeoutSeconds ?? max(10, 3 * options.heartbeatSeconds)
             result = try manager.stop(timeout: .milliseconds(Int64(max(60, 4 * stall) * 1000)))
         } catch {
@@ -250,9 +254,13 @@ public enum ReplayRun {
                     reader.currentLineNumber == 0
                     ? "before the replay started"
                     : "while replaying \(reader.currentFile) line \(reader.currentLineNumber)"
-                // The router's own error names the same death; repeat only a different cause.
+                // The router's own error names the same death (as a death, or as the worker's
+                // reply pipe closing under a query); repeat only a different cause.
                 var sameDeath = false
-                if case .workerDied(let worker, _, _)? = failure as? EngineError { sameDeath = worker == died.index }
+                switch failure as? EngineError {
+                case .workerDied(let worker, _, _)?, .badReply(let worker, _)?: sameDeath = worker == died.index
+                default: break
+                }
                 throw CommandError(
                     "worker \(died.index) (pid \(died.pid)) \(died.exit) \(when); the run is incomplete"
                         + (sameDeath ? "" : ". Cause: \(failure)"))
@@ -325,5 +333,36 @@ struct CPUTimes {
     static func - (lhs: CPUTimes, rhs: CPUTimes) -> CPUTimes {
         CPUTimes(
             selfSeconds: lhs.selfSeconds - rhs.selfSeconds, childrenSeconds: lhs.childrenSeconds - rhs.childrenSeconds)
+    }
+}
+
+/// The pacer's clock for `replay run`: waits like `MonotonicClock`, but in slices of at most
+/// 200 ms with the pool's health check between them, so a worker that dies or goes silent
+/// (no heartbeat) while the router waits for a distant frame of a quiet tape ends the run
+/// within a slice of the limit instead of at the next frame. A failed check ends the wait at
+/// once and is kept in `failure` (`PacingClock.wait` cannot throw).
+struct HealthWatchingClock: PacingClock {
+    let manager: WorkerManager
+    var base = MonotonicClock()
+    /// The first failed health check, if any.
+    var failure: EngineError?
+    static let sliceNanos: UInt64 = 200_000_000
+
+    init(manager: WorkerManager) {
+        self.manager = manager
+    }
+
+    mutating func now() -> UInt64 { base.now() }
+
+    mutating func wait(until deadline: UInt64) {
+        while failure == nil {
+            let current = base.now()
+            if deadline <= current &+ Self.sliceNanos {
+                base.wait(until: deadline)
+                return
+            }
+            base.wait(until: current + Self.sliceNanos)
+            do { try manager.checkHealth() } catch { failure = error }
+        }
     }
 }

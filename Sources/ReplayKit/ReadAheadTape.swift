@@ -1,5 +1,6 @@
 // Reading a tape on its own thread: decompression, line splitting, envelope parsing and the
 // content digest run beside the router thread, which only parses frames and routes them.
+import CShim
 import Foundation
 import Synchronization
 import Tape
@@ -58,16 +59,52 @@ final class ReadAheadTape: @unchecked Sendable {
             entries.deallocate()
         }
 
-        var isFull: Bool { entryCount == Self.maxEntries }
+        /// Makes room for `minimum` bytes in all, keeping the first `used`.
+        func grow(minimum: Int) {
+            guard minimum > capacity else { return }
+            let grown = max(capacity * 2, minimum)
+            let next = UnsafeMutableRawPointer.allocate(byteCount: grown, alignment: 16)
+            next.copyMemory(from: buffer, byteCount: used)
+            buffer.deallocate()
+            buffer = next
+            capacity = grown
+        }
 
-        func append(_ bytes: UnsafeRawBufferPointer) -> Int {
+        func reset() {
+            used = 0
+            entries.deinitialize(count: entryCount)
+            entryCount = 0
+        }
+    }
+
+    /// Fills one batch through local copies of its pointers and counts (written back by
+    /// `close`), so the per-record work touches no class instance: no reference counting and
+    /// no exclusivity checks per record. The batch keeps owning its memory.
+    struct Filler {
+        let batch: Batch
+        private var buffer: UnsafeMutableRawPointer
+        private var capacity: Int
+        private(set) var used = 0
+        private let entries: UnsafeMutablePointer<Entry>
+        private(set) var entryCount = 0
+
+        /// `batch` must be empty (just reset).
+        init(_ batch: Batch) {
+            self.batch = batch
+            buffer = batch.buffer
+            capacity = batch.capacity
+            entries = batch.entries
+        }
+
+        var isFull: Bool { entryCount == Batch.maxEntries }
+
+        @inline(__always)
+        mutating func append(_ bytes: UnsafeRawBufferPointer) -> Int {
             if used + bytes.count > capacity {
-                let grown = max(capacity * 2, used + bytes.count)
-                let next = UnsafeMutableRawPointer.allocate(byteCount: grown, alignment: 16)
-                next.copyMemory(from: buffer, byteCount: used)
-                buffer.deallocate()
-                buffer = next
-                capacity = grown
+                batch.used = used
+                batch.grow(minimum: used + bytes.count)
+                buffer = batch.buffer
+                capacity = batch.capacity
             }
             let start = used
             if let base = bytes.baseAddress, bytes.count > 0 {
@@ -77,15 +114,16 @@ final class ReadAheadTape: @unchecked Sendable {
             return start
         }
 
-        func add(_ entry: Entry) {
+        @inline(__always)
+        mutating func add(_ entry: Entry) {
             (entries + entryCount).initialize(to: entry)
             entryCount += 1
         }
 
-        func reset() {
-            used = 0
-            entries.deinitialize(count: entryCount)
-            entryCount = 0
+        /// Writes the counts back; the batch is then ready to hand over.
+        func close() {
+            batch.used = used
+            batch.entryCount = entryCount
         }
     }
 
@@ -114,6 +152,8 @@ final class ReadAheadTape: @unchecked Sendable {
     private var entryEnd: UnsafeMutablePointer<Entry>?
     private var bytesBase: UnsafeMutableRawPointer?
     private var fileNumber = -1
+    /// Time the consumer spent waiting for the reader thread (ns).
+    private(set) var waitNanos: UInt64 = 0
     private var thread: Thread?
     /// Filled by the reader thread; read by the consumer only after `next()` returned nil.
     private var digestText = ""
@@ -194,11 +234,11 @@ final class ReadAheadTape: @unchecked Sendable {
         var digest = ContentDigest()
         var lastReaderFile = -1
         var fileNumber = -1
-        var batch = takeFree()
+        var filler = takeFree().map(Filler.init)
         do {
             while let record = try reader.next() {
                 digest.update(line: reader.currentLine)
-                guard let filling = batch else {
+                guard filler != nil else {
                     if discarding.load(ordering: .relaxed) { continue }
                     finish(nil)
                     return
@@ -212,7 +252,7 @@ final class ReadAheadTape: @unchecked Sendable {
                 switch record {
                 case .header(let line):
                     entry.kind = .header
-                    entry.start = filling.append(line)
+                    entry.start = filler!.append(line)
                     entry.count = line.count
                 case .frame(let frame):
                     entry.recvWallNs = frame.recvWallNs
@@ -222,7 +262,7 @@ final class ReadAheadTape: @unchecked Sendable {
                     entry.encoding = frame.encoding
                     entry.synthetic = frame.synthetic
                     entry.warmup = frame.warmup
-                    entry.start = filling.append(frame.bytes)
+                    entry.start = filler!.append(frame.bytes)
                     entry.count = frame.bytes.count
                 case .event(let event):
                     entry.kind = .event
@@ -230,24 +270,25 @@ final class ReadAheadTape: @unchecked Sendable {
                     entry.recvWallNs = event.recvWallNs
                     entry.monoNs = event.monoNs
                     entry.conn = event.conn
-                    entry.start = filling.append(event.name)
+                    entry.start = filler!.append(event.name)
                     entry.count = event.name.count
-                    entry.start2 = filling.append(event.detail)
+                    entry.start2 = filler!.append(event.detail)
                     entry.count2 = event.detail.count
                 case .footer(let line):
                     entry.kind = .footer
-                    entry.start = filling.append(line)
+                    entry.start = filler!.append(line)
                     entry.count = line.count
                 case .unknown(_, let line):
                     entry.kind = .unknown
-                    entry.start = filling.append(line)
+                    entry.start = filler!.append(line)
                     entry.count = line.count
                 }
-                filling.add(entry)
-                if filling.used >= batchBytes || filling.isFull {
+                filler!.add(entry)
+                if filler!.used >= batchBytes || filler!.isFull {
                     compressedRead.store(reader.report.compressedBytes, ordering: .relaxed)
-                    publish(filling)
-                    batch = takeFree()
+                    filler!.close()
+                    publish(filler!.batch)
+                    filler = takeFree().map(Filler.init)
                     if cancelledFlag.load(ordering: .relaxed) && !discarding.load(ordering: .relaxed) {
                         finish(nil)
                         return
@@ -255,7 +296,10 @@ final class ReadAheadTape: @unchecked Sendable {
                 }
             }
             digestText = digest.finish()
-            if let filling = batch, filling.entryCount > 0 { publish(filling) }
+            if let last = filler, last.entryCount > 0 {
+                last.close()
+                publish(last.batch)
+            }
             finish(nil)
         } catch {
             finish(error)
@@ -344,7 +388,11 @@ final class ReadAheadTape: @unchecked Sendable {
                 entryEnd = nil
                 bytesBase = nil
             }
-            while shared.full.isEmpty && !shared.finished { condition.wait() }
+            if shared.full.isEmpty && !shared.finished {
+                let began = cshim_monotonic_ns()
+                while shared.full.isEmpty && !shared.finished { condition.wait() }
+                waitNanos &+= cshim_monotonic_ns() &- began
+            }
             if !shared.full.isEmpty {
                 let batch = shared.full.removeFirst()
                 current = batch

@@ -43,8 +43,8 @@ enum RunCommand: Subcommand {
                                   every dropped message is counted
           --exchange-hash on|off  check the exchange's own book hashes as books change (default on)
           --read-ahead auto|on|off
-                                  read the tape on its own thread (auto: when a core is free for it,
-                                  i.e. without exchange-hash checks or with cores ≥ workers + 2)
+                                  read the tape on its own thread (auto: on machines with 2 or more
+                                  cores)
           --heartbeat SECONDS     worker heartbeat interval (default 5)
           --stats-interval SECONDS
                                   worker periodic stats interval (default 30)

@@ -49,13 +49,12 @@ public enum ReplayRun {
         }
         let reader: ReadAheadTape
         do {
-            // Reading on its own thread pays when a core is free for it: with exchange-hash checks
-            // the workers need the cores (docs/BENCHMARKS.md, "End to end").
+            // Reading on its own thread pays whenever there is a second core, even with exchange-hash
+            // checks and two workers on two cores (docs/BENCHMARKS.md, "End to end").
             let cores = ProcessInfo.processInfo.activeProcessorCount
             reader = ReadAheadTape(
                 reader: try TapeReader(paths: files, options: TapeReaderOptions(strict: options.strict)),
-                threaded: options.readAhead == "on"
-                    || (options.readAhead == "auto" && (!options.verifyExchangeHash || cores >= options.workers + 2)))
+                threaded: options.readAhead == "on" || (options.readAhead == "auto" && cores >= 2))
         } catch {
             throw CommandError("\(error)")
         }
@@ -113,17 +112,22 @@ public enum ReplayRun {
         var lastProgressNs = startNs
         let cpuAtStart = CPUTimes.now()
         var timing = StageTiming()
-        // Two clock reads per frame: the end of one stage is the start of the next. Per-record
-        // bookkeeping (health checks, progress) counts towards reading the next record.
+        // Reading on the router thread: two clock reads per frame, the end of one stage being
+        // the start of the next (per-record bookkeeping counts towards reading the next record).
+        // With the read-ahead thread the only reading cost here is waiting for it, which it
+        // times itself, so frames need no clock reads: parse+route is the rest of the loop.
+        let timeEachFrame = !reader.threaded
         var mark = startNs
 
         do {
             if let failure { throw failure }
             reader.start()
             while let record = try reader.next() {
-                let afterRead = cshim_monotonic_ns()
-                timing.readNs &+= afterRead &- mark
-                mark = afterRead
+                if timeEachFrame {
+                    let afterRead = cshim_monotonic_ns()
+                    timing.readNs &+= afterRead &- mark
+                    mark = afterRead
+                }
                 state.line += 1
                 switch record {
                 case .header:
@@ -167,9 +171,11 @@ public enum ReplayRun {
                     state.bytes += frame.bytes.count
                     sink.filter.lastError = nil
                     let summary = parser.parse(frame.bytes, into: &sink)
-                    let afterParse = cshim_monotonic_ns()
-                    timing.parseRouteNs &+= afterParse &- mark
-                    mark = afterParse
+                    if timeEachFrame {
+                        let afterParse = cshim_monotonic_ns()
+                        timing.parseRouteNs &+= afterParse &- mark
+                        mark = afterParse
+                    }
                     state.summary.accumulate(summary)
                     if let error = sink.filter.lastError {
                         state.recordParseIssue(file: reader.currentFile, line: reader.currentLineNumber, error: error)
@@ -216,6 +222,12 @@ public enum ReplayRun {
             failure = error
         }
         let endNs = cshim_monotonic_ns()
+        if !timeEachFrame {
+            timing.readNs = reader.waitNanos
+            let loopNs = endNs &- startNs
+            timing.parseRouteNs =
+                loopNs > timing.readNs &+ timing.pacingNs ? loopNs - timing.readNs - timing.pacingNs : 0
+        }
         if failure != nil || state.interrupted {
             reader.cancel()
         } else if state.stopped {

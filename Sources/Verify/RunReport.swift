@@ -79,8 +79,10 @@ public struct RunReport: Codable, Sendable, Equatable {
 
 extension RunReport {
     /// Seconds spent in each stage of the pipeline. The router thread's time splits into reading
-    /// (decompression and line splitting), parsing and routing (including record encoding) and
-    /// waiting for ring space; workers report the time they spent applying messages.
+    /// (decompression and line splitting; with the read-ahead thread, only the time spent waiting
+    /// for it), parsing and routing (including record encoding and, with read-ahead, the
+    /// per-frame bookkeeping) and waiting for ring space; workers report the time they spent
+    /// applying messages.
     public struct Stages: Codable, Sendable, Equatable {
         public var readSeconds: Double
         public var parseRouteSeconds: Double

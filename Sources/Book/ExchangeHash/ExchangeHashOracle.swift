@@ -44,7 +44,12 @@ struct PendingHash {
 /// Per-asset oracle state.
 struct AssetHashState {
     var status: HashStatus = .none
-    var pending: PendingHash?
+    var pending: PendingHash? {
+        didSet { hasPending = pending != nil }
+    }
+    /// `pending != nil`, kept as a flag: testing the optional itself copies it (retaining the
+    /// saved book's arrays) on every hash check.
+    private(set) var hasPending = false
     /// Diverged since the last snapshot: skip the expensive searches until a snapshot heals it.
     var diverged = false
     /// A G1/G2 hash of this asset has matched at some offset.
@@ -179,7 +184,7 @@ extension BookStoreCore {
         let bids = books[asset].bids
         let asks = books[asset].asks
         // An earlier mismatch may be the hash of this book (burst / includes the next change).
-        if let pending = hashStates[asset].pending,
+        if hashStates[asset].hasPending, let pending = hashStates[asset].pending,
             matches(
                 pending.hash, timestampMs: pending.timestampMs, kind: pending.kind, asset: asset, bids: bids,
                 asks: asks,
@@ -188,7 +193,7 @@ extension BookStoreCore {
             finishPending(asset: asset, as: .verifiedLate)
         }
         if matches(hash, timestampMs: timestampMs, kind: kind, asset: asset, bids: bids, asks: asks, fields: fields) {
-            if let pending = hashStates[asset].pending {
+            if hashStates[asset].hasPending, let pending = hashStates[asset].pending {
                 let late = pendingMatchesOnPriceGrid(asset: asset, pending)
                 finishPending(asset: asset, as: late ? .verifiedLate : .mismatchedTransient)
             }
@@ -197,7 +202,7 @@ extension BookStoreCore {
             if kind == .g1g2Change { hashStates[asset].g1g2Matched = true }
             return
         }
-        if let pending = hashStates[asset].pending {
+        if hashStates[asset].hasPending, let pending = hashStates[asset].pending {
             if pendingMatchesOnPriceGrid(asset: asset, pending) {
                 finishPending(asset: asset, as: .verifiedLate)
             } else if pending.kind == .g1g2Change && !hashStates[asset].g1g2Matched {
@@ -230,14 +235,14 @@ extension BookStoreCore {
         case .diverged: stored.exchangeHashDiverged += 1
         case .unverifiable(let reason):
             stored.exchangeHashUnverifiable += 1
-            stored.exchangeHashUnverifiableReasons[reason.rawValue, default: 0] += 1
+            unverifiableByReason[reason.ordinal] += 1
         case .none, .pending: break
         }
     }
 
     /// Decides the asset's pending mismatch (if any) as `outcome`.
     private mutating func finishPending(asset: Int, as outcome: HashStatus) {
-        guard hashStates[asset].pending != nil else { return }
+        guard hashStates[asset].hasPending else { return }
         hashStates[asset].pending = nil
         pendingHashCount -= 1
         count(outcome)
@@ -247,7 +252,7 @@ extension BookStoreCore {
     /// A new snapshot replaces the book. An undecided mismatch gets its last chance (a leading
     /// last trade price, found on the 0.001 grid); otherwise it can no longer be decided.
     mutating func snapshotArrived(asset: Int) {
-        if let pending = hashStates[asset].pending {
+        if hashStates[asset].hasPending, let pending = hashStates[asset].pending {
             let late = pendingMatchesOnPriceGrid(asset: asset, pending)
             finishPending(asset: asset, as: late ? .verifiedLate : .unverifiable(.supersededBySnapshot))
         }

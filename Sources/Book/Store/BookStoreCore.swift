@@ -28,6 +28,9 @@ struct BookStoreCore {
     var markets: [MarketState] = []
 
     var stored = BookCounters()
+    /// `exchangeHashUnverifiableReasons` by `HashUnverifiableReason.ordinal` (a dictionary
+    /// keyed by strings cost a hash of the key on every unverifiable check).
+    var unverifiableByReason = [Int](repeating: 0, count: HashUnverifiableReason.allCases.count)
     /// Per asset, used only when verifying.
     var hashStates: [AssetHashState] = []
     var pendingHashCount = 0
@@ -48,6 +51,9 @@ struct BookStoreCore {
     var counters: BookCounters {
         var result = stored
         result.exchangeHashPending = pendingHashCount
+        for reason in HashUnverifiableReason.allCases where unverifiableByReason[reason.ordinal] > 0 {
+            result.exchangeHashUnverifiableReasons[reason.rawValue] = unverifiableByReason[reason.ordinal]
+        }
         return result
     }
 

@@ -15,7 +15,7 @@ public enum ApplyResult: Sendable, Equatable {
 }
 
 /// Why an exchange-hash check could not be done.
-public enum HashUnverifiableReason: String, Sendable, Codable, Equatable {
+public enum HashUnverifiableReason: String, Sendable, Codable, Equatable, CaseIterable {
     /// No min_order_size / neg_risk from a tape header and no hashed book of the market to
     /// recover them from yet.
     case noSideData
@@ -29,6 +29,18 @@ public enum HashUnverifiableReason: String, Sendable, Codable, Equatable {
     case supersededBySnapshot
     /// A pending mismatch's asset was removed (unsubscribed) before it could be resolved.
     case assetRemoved
+
+    /// Position in `allCases` (counted in a plain array on the hot path, not a dictionary).
+    var ordinal: Int {
+        switch self {
+        case .noSideData: 0
+        case .recipeUnknown: 1
+        case .g2TimestampOffsetUnknown: 2
+        case .bookUntrusted: 3
+        case .supersededBySnapshot: 4
+        case .assetRemoved: 5
+        }
+    }
 }
 
 /// The result of the last exchange-hash check of one book.

@@ -146,12 +146,13 @@ final class ReadAheadTape: @unchecked Sendable {
     private let cancelledFlag = Atomic<Bool>(false)
     private let batchBytes = 1 << 20
     private var current: Batch?
-    /// The current batch's entries and bytes, cached so that `next()` touches no class
-    /// property per record.
-    private var entryCursor: UnsafeMutablePointer<Entry>?
-    private var entryEnd: UnsafeMutablePointer<Entry>?
-    private var bytesBase: UnsafeMutableRawPointer?
-    private var fileNumber = -1
+    /// The current batch's entries and bytes, cached so that `next()` touches no other class
+    /// property per record. Consumer-thread state only, read and written by `next()` alone
+    /// (no overlapping access), hence `@exclusivity(unchecked)`.
+    @exclusivity(unchecked) private var entryCursor: UnsafeMutablePointer<Entry>?
+    @exclusivity(unchecked) private var entryEnd: UnsafeMutablePointer<Entry>?
+    @exclusivity(unchecked) private var bytesBase: UnsafeMutableRawPointer?
+    @exclusivity(unchecked) private var fileNumber = -1
     /// Time the consumer spent waiting for the reader thread (ns).
     private(set) var waitNanos: UInt64 = 0
     private var thread: Thread?
@@ -160,7 +161,7 @@ final class ReadAheadTape: @unchecked Sendable {
 
     private(set) var header: TapeHeader?
     private(set) var currentFile = ""
-    private(set) var currentLineNumber = 0
+    @exclusivity(unchecked) private(set) var currentLineNumber = 0
     private var files: [String] = []
 
     /// False: records come straight from the reader on the caller's thread (no extra thread

@@ -55,28 +55,33 @@ public struct TapeReadReport: Sendable {
 /// view handed out points into the reader's buffers and is valid until the next call.
 /// Memory stays bounded: one compressed input buffer, one decompressed buffer that only
 /// grows to hold the longest line. Not thread-safe; use one reader per thread.
+///
+/// The per-line state below is marked `@exclusivity(unchecked)`: a reader is used by one thread
+/// at a time and no method of it calls back into the caller while it holds an access, so the
+/// runtime's dynamic exclusivity checks (a measurable share of reading a line) cannot find
+/// anything; debug builds and the tests use the same code paths.
 public final class TapeReader {
     public let options: TapeReaderOptions
     /// The header of the first segment.
     public private(set) var header: TapeHeader?
     /// Counts and issues so far.
-    public private(set) var report = TapeReadReport()
+    @exclusivity(unchecked) public private(set) var report = TapeReadReport()
     /// The segment file being read.
     public private(set) var currentFile: String = ""
     /// The 0-based position of `currentFile` among the segment files (-1 before the first);
     /// a cheap way to notice a change of file without comparing strings.
     public var currentFileIndex: Int { fileIndex }
     /// 1-based line number of the last line returned, within `currentFile`.
-    public private(set) var currentLineNumber: Int = 0
+    @exclusivity(unchecked) public private(set) var currentLineNumber: Int = 0
     /// The raw bytes of the last line returned (valid until the next call).
-    public private(set) var currentLine = UnsafeRawBufferPointer(start: nil, count: 0)
+    @exclusivity(unchecked) public private(set) var currentLine = UnsafeRawBufferPointer(start: nil, count: 0)
 
     private let paths: [String]
     private var fileIndex = -1
-    private var fd: Int32 = -1
+    @exclusivity(unchecked) private var fd: Int32 = -1
     private var isZstd = false
-    private var segmentEnded = true
-    private var expectHeader = false
+    @exclusivity(unchecked) private var segmentEnded = true
+    @exclusivity(unchecked) private var expectHeader = false
     private var tornRecorded = false
     private var lastZstdHint = 0
     private var fileSize: Int64 = 0
@@ -84,12 +89,12 @@ public final class TapeReader {
 
     private let dctx: OpaquePointer
     private let input: UnsafeMutableRawBufferPointer
-    private var inputFilled = 0
-    private var inputPosition = 0
-    private var output: UnsafeMutableRawBufferPointer
-    private var lineStart = 0
-    private var scanFrom = 0
-    private var dataEnd = 0
+    @exclusivity(unchecked) private var inputFilled = 0
+    @exclusivity(unchecked) private var inputPosition = 0
+    @exclusivity(unchecked) private var output: UnsafeMutableRawBufferPointer
+    @exclusivity(unchecked) private var lineStart = 0
+    @exclusivity(unchecked) private var scanFrom = 0
+    @exclusivity(unchecked) private var dataEnd = 0
     private let parser = TapeLineParser()
 
     /// Opens a tape. `paths` may list segment files (read in the given order), directories

@@ -22,7 +22,10 @@ public final class BookStore {
     }
 
     public let options: Options
-    var core: BookStoreCore
+    /// `@exclusivity(unchecked)`: every method makes one access to `core` that calls nothing
+    /// outside it (no callbacks, no other store), and a store is not shared between threads,
+    /// so the runtime's per-call exclusivity check (several % of a worker) can never fire.
+    @exclusivity(unchecked) var core: BookStoreCore
 
     public convenience init() {
         self.init(options: Options())

@@ -141,17 +141,23 @@ func awaitHealthFailure(_ manager: WorkerManager, seconds: Double = 30) -> Engin
     }
 }
 
+/// Two workers with the short heartbeat settings, both up and heartbeating, and their router.
+func startedHeartbeatPool() throws -> (WorkerManager, Router) {
+    let manager = try WorkerManager(workerCount: 2, configuration: heartbeatConfiguration())
+    try manager.start()
+    var router = try Router(channels: manager.inputChannels)
+    try router.awaitWorkers()
+    #expect(waitForFirstHeartbeats(manager))
+    return (manager, router)
+}
+
 @Suite struct HeartbeatAgeTests {
     /// A worker stopped with SIGSTOP while its queue is empty: the ring's stall watch cannot
     /// see it (nothing waits for it), the heartbeat-age check does, naming it; continued, it
     /// heartbeats again and the pool drains normally.
     @Test func sigstoppedWorkerWithAnEmptyQueueIsReportedAndRecoversWhenContinued() throws {
-        let manager = try WorkerManager(workerCount: 2, configuration: heartbeatConfiguration())
-        try manager.start()
+        var (manager, router) = try startedHeartbeatPool()
         let victim = manager.pids[0]
-        var router = try Router(channels: manager.inputChannels)
-        try router.awaitWorkers()
-        #expect(waitForFirstHeartbeats(manager))
         try manager.checkHealth()
         #expect(kill(victim, SIGSTOP) == 0)
         var stopped = true
@@ -186,12 +192,8 @@ func awaitHealthFailure(_ manager: WorkerManager, seconds: Double = 30) -> Engin
     /// budget for a drain that cannot come (SIGKILL, not the SIGTERM step), reaps it, and
     /// drains the other.
     @Test func stopKillsAnUnresponsiveWorkerAtOnce() throws {
-        let manager = try WorkerManager(workerCount: 2, configuration: heartbeatConfiguration())
-        try manager.start()
+        let (manager, _) = try startedHeartbeatPool()
         let victim = manager.pids[1]
-        var router = try Router(channels: manager.inputChannels)
-        try router.awaitWorkers()
-        #expect(waitForFirstHeartbeats(manager))
         #expect(kill(victim, SIGSTOP) == 0)
         var stopped = true
         defer { if stopped { kill(victim, SIGKILL) } }
@@ -211,12 +213,8 @@ func awaitHealthFailure(_ manager: WorkerManager, seconds: Double = 30) -> Engin
     /// A worker wedged in a loop (the test-only hang record) after consuming everything: no
     /// signal involved, the heartbeat-age check still finds it.
     @Test func wedgedWorkerWithAnEmptyQueueIsReported() throws {
-        let manager = try WorkerManager(workerCount: 2, configuration: heartbeatConfiguration())
-        try manager.start()
+        var (manager, router) = try startedHeartbeatPool()
         let victim = manager.pids[0]
-        var router = try Router(channels: manager.inputChannels)
-        try router.awaitWorkers()
-        #expect(waitForFirstHeartbeats(manager))
         try router.sendTestHang(worker: 0, ignoreTerm: false)
         #expect(waitUntil { manager.inputChannels[0].producer.unreadBytes == 0 })
         let failure = withWatchdog(killing: victim, after: 60) { awaitHealthFailure(manager) }

@@ -18,6 +18,10 @@ enum RecordKind: UInt8 {
     case tickSizeChange = 4
     case bestBidAsk = 5
     case other = 6
+    /// A copy of a `lastTrade` for a worker that holds another token of the trade's market: the
+    /// market's last trade price is part of every token's exchange hash (recipe 10), so each
+    /// worker holding the market needs it. Applied without counting a trade (not a data message).
+    case marketTrade = 7
     case sideData = 16
     case invalidate = 17
     case query = 18
@@ -119,6 +123,7 @@ enum DecodedRecord {
     case book(BookEvent)
     case priceChange(PriceChangeEvent)
     case lastTrade(LastTradeEvent)
+    case marketTrade(LastTradeEvent)
     case tickSizeChange(TickSizeChangeEvent)
     case bestBidAsk(BestBidAskEvent)
     case other(OtherEvent)
@@ -246,12 +251,16 @@ enum RecordCodec {
             asset: e.assetID, market: UnsafeRawBufferPointer(start: nil, count: 0))
     }
 
-    static func write(_ e: LastTradeEvent, enqueueNanos: UInt64, to base: UnsafeMutableRawPointer, length: Int) {
+    /// `kind` is `.lastTrade`, or `.marketTrade` for a copy to another worker of the market.
+    static func write(
+        _ e: LastTradeEvent, kind: RecordKind = .lastTrade, enqueueNanos: UInt64, to base: UnsafeMutableRawPointer,
+        length: Int
+    ) {
         let fixed = LastTradeFixed(
             timestampMs: e.timestampMs, price: e.price, size: e.size, side: e.side,
             marketLength: UInt32(e.market.count))
         _ = writePrefix(
-            to: base, length: length, kind: .lastTrade, flags: 0, enqueueNanos: enqueueNanos, fixed: fixed,
+            to: base, length: length, kind: kind, flags: 0, enqueueNanos: enqueueNanos, fixed: fixed,
             asset: e.assetID, market: e.market)
     }
 
@@ -404,12 +413,12 @@ enum RecordCodec {
             return (header, .book(book(at: base, assetLength: assetLength)))
         case .priceChange:
             return (header, .priceChange(priceChange(at: base, assetLength: assetLength)))
-        case .lastTrade:
+        case .lastTrade, .marketTrade:
             let (fixed, start) = fields(LastTradeFixed.self)
             let event = LastTradeEvent(
                 assetID: bytes(start, assetLength), market: bytes(start + assetLength, Int(fixed.marketLength)),
                 timestampMs: fixed.timestampMs, price: fixed.price, size: fixed.size, side: fixed.side)
-            return (header, .lastTrade(event))
+            return (header, kind == .lastTrade ? .lastTrade(event) : .marketTrade(event))
         case .tickSizeChange:
             let (fixed, start) = fields(TickSizeFixed.self)
             let event = TickSizeChangeEvent(

@@ -42,6 +42,10 @@ public struct Router: FeedSink {
     private let producers: [UnsafeMutablePointer<RingProducer>]
     private let maxRecordSize: Int
     private var table = AssetTable()
+    /// Market id → index into `marketWorkerMasks` (the table's `worker` field holds the index).
+    private var marketWorkers = AssetTable()
+    /// Per market, the workers holding one of its tokens (bit n = worker n; all ones = every worker).
+    private var marketWorkerMasks: [UInt64] = []
     /// Per worker, the last asset slot handed out (slots count from 1).
     private var lastAssetSlot: [UInt32]
     private let md5: MD5RoutingKey
@@ -119,19 +123,29 @@ public struct Router: FeedSink {
             return
         }
         let (index, assetSlot) = destination(for: asset)
-        let producer = producers[index]
         guard size <= maxRecordSize else {
             stats.routingErrors += 1
             return
         }
+        if send(to: index, size: size, { write($0, $1, assetSlot) }) {
+            stats.routed += 1
+            stats.perWorker[index] += 1
+        }
+    }
+
+    /// Reserves `size` bytes in worker `index`'s ring, lets `write` fill them, commits; false
+    /// when the record was dropped (counted).
+    @inline(__always)
+    private mutating func send(to index: Int, size: Int, _ write: (UnsafeMutableRawPointer, UInt64) -> Void) -> Bool {
+        let producer = producers[index]
         guard !producer.pointee.isClosed else {
             failure = .notRunning("routing after the pool was stopped")
             stats.dropped += 1
-            return
+            return false
         }
         let needed = producer.pointee.bytesNeeded(size)
         if !producer.pointee.hasSpace(needed) {
-            guard waitForSpace(worker: index, needed: needed) else { return }
+            guard waitForSpace(worker: index, needed: needed) else { return false }
         }
         if stampsLeft == 0 {
             stampNanos = cshim_monotonic_ns()
@@ -139,14 +153,41 @@ public struct Router: FeedSink {
         }
         stampsLeft -= 1
         let target = producer.pointee.claim(size)
-        write(target, stampNanos, assetSlot)
+        write(target, stampNanos)
         producer.pointee.commit(size)
-        stats.routed += 1
-        stats.perWorker[index] += 1
         if producer.pointee.unpublishedRecords >= batchSize {
             producer.pointee.publish()
             stats.batches += 1
             stampsLeft = 0
+        }
+        return true
+    }
+
+    /// Remembers that worker `worker` holds a token of `market` (from books and side data).
+    private mutating func noteMarket(_ market: UnsafeRawBufferPointer, worker: Int) {
+        guard workerCount > 1, market.count > 0, market.count <= Int(UInt16.max) else { return }
+        // Workers past the 64th cannot have a bit: their markets' trades go to every worker.
+        let bit: UInt64 = worker < 64 ? 1 << UInt64(worker) : .max
+        let hash = AssetTable.hash(market)
+        if let (index, _) = marketWorkers.lookup(market, hash: hash) {
+            marketWorkerMasks[index] |= bit
+        } else {
+            marketWorkers.insert(market, hash: hash, worker: marketWorkerMasks.count, assetSlot: 0)
+            marketWorkerMasks.append(bit)
+        }
+    }
+
+    /// Sends a copy of `event` to every other worker holding a token of its market.
+    private mutating func copyTradeToMarket(_ event: LastTradeEvent, owner: Int, size: Int) {
+        guard workerCount > 1, !event.market.isEmpty, event.market.count <= Int(UInt16.max),
+            let (index, _) = marketWorkers.lookup(event.market, hash: AssetTable.hash(event.market))
+        else { return }
+        let mask = marketWorkerMasks[index]
+        for worker in 0..<workerCount where worker != owner && (mask == .max || mask >> UInt64(worker) & 1 == 1) {
+            let sent = send(to: worker, size: size) { target, stamp in
+                RecordCodec.write(event, kind: .marketTrade, enqueueNanos: stamp, to: target, length: size)
+            }
+            if sent { stats.marketTradeCopies += 1 }
         }
     }
 
@@ -192,6 +233,9 @@ public struct Router: FeedSink {
 
     public mutating func onBook(_ event: BookEvent) {
         stats.books += 1
+        if workerCount > 1, !event.assetID.isEmpty, event.assetID.count <= Int(UInt16.max) {
+            noteMarket(event.market, worker: destination(for: event.assetID).worker)
+        }
         let size = RecordCodec.size(event)
         let line = currentInputLine
         route(asset: event.assetID, size: size) {
@@ -213,6 +257,13 @@ public struct Router: FeedSink {
         let size = RecordCodec.size(event)
         route(asset: event.assetID, size: size) { target, stamp, _ in
             RecordCodec.write(event, enqueueNanos: stamp, to: target, length: size)
+        }
+        // The market's last trade price is in every token's exchange hash: the workers holding
+        // the market's other tokens need it too (else their checks only match on the price grid).
+        if workerCount > 1, failure == nil, !event.assetID.isEmpty, event.assetID.count <= Int(UInt16.max),
+            size <= maxRecordSize
+        {
+            copyTradeToMarket(event, owner: destination(for: event.assetID).worker, size: size)
         }
     }
 
@@ -276,9 +327,11 @@ public struct Router: FeedSink {
     /// Sends the exchange-hash side data of one asset (from the tape header) to its worker, in band.
     public mutating func setSideData(_ data: MarketSideData, forAsset assetID: String) throws {
         let json = try [UInt8](JSONEncoder().encode(data))
-        try sendControl(
-            to: worker(forAssetID: assetID),
-            RecordCodec.controlRecord(kind: .sideData, asset: Array(assetID.utf8), extra: json))
+        let worker = worker(forAssetID: assetID)
+        try sendControl(to: worker, RecordCodec.controlRecord(kind: .sideData, asset: Array(assetID.utf8), extra: json))
+        if var market = data.market {
+            market.withUTF8 { noteMarket(UnsafeRawBufferPointer($0), worker: worker) }
+        }
     }
 
     /// Invalidates the books of these assets (a connection gap), each at its worker, in band:

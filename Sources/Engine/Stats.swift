@@ -86,6 +86,8 @@ public struct RouterStats: Sendable, Codable, Equatable {
     public var parseErrors: UInt64 = 0
     /// In-band control messages sent (side data, invalidation, queries, stops).
     public var controlMessages: UInt64 = 0
+    /// Copies of trades sent to the other workers of the trade's market (not in `routed`).
+    public var marketTradeCopies: UInt64 = 0
     /// Distinct assets seen.
     public var assets: Int = 0
     /// Events routed to each worker.
@@ -104,7 +106,8 @@ public struct RouterStats: Sendable, Codable, Equatable {
             "priceChanges": Int(priceChanges), "lastTrades": Int(lastTrades), "tickSizeChanges": Int(tickSizeChanges),
             "bestBidAsks": Int(bestBidAsks), "others": Int(others), "unroutable": Int(unroutable),
             "controlFrames": Int(controlFrames), "parseErrors": Int(parseErrors),
-            "controlMessages": Int(controlMessages), "assets": assets, "blockedMicros": Int(blockedNanos / 1000),
+            "controlMessages": Int(controlMessages), "marketTradeCopies": Int(marketTradeCopies), "assets": assets,
+            "blockedMicros": Int(blockedNanos / 1000),
         ]
         for (index, count) in perWorker.enumerated() { counts["routedToWorker\(index)"] = Int(count) }
         return counts

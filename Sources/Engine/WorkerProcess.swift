@@ -111,6 +111,10 @@ struct WorkerCore {
         case .lastTrade(let event):
             store.apply(event)
             stats.lastTrades += 1
+        case .marketTrade(let event):
+            store.applyMarketTrade(event)
+            stats.controlMessages += 1
+            return .proceed
         case .tickSizeChange(let event):
             if store.apply(event) == .applied { stats.updatesApplied += 1 }
             stats.tickSizeChanges += 1

@@ -247,6 +247,37 @@ private func openingBook(_ asset: String = yesAsset, timestampMs: Int64 = 1_790_
         #expect(store.book(forAsset: yesAsset)?.bids.count == 4)
     }
 
+    /// A trade on a token another worker holds reaches this store as a market trade: it sets the
+    /// market's price (seen by this market's books) without counting a trade; unknown markets
+    /// are ignored.
+    @Test func aMarketTradeSetsTheMarketsPriceWithoutCountingATrade() {
+        let store = BookStore()
+        apply(openingBook(yesAsset), to: store)
+        var trade = Array(noAsset.utf8)
+        var market = Array(marketA.utf8)
+        trade.withUnsafeMutableBytes { a in
+            market.withUnsafeMutableBytes { m in
+                store.applyMarketTrade(
+                    LastTradeEvent(
+                        assetID: UnsafeRawBufferPointer(a), market: UnsafeRawBufferPointer(m), timestampMs: 2,
+                        price: dec("0.61"), size: dec("5"), side: .bid))
+            }
+        }
+        #expect(store.summary(assetID: yesAsset, depth: 0)?.lastTradePrice == "0.61")
+        #expect(store.counters.lastTrades == 0)
+        var otherMarket = Array(marketB.utf8)
+        trade.withUnsafeMutableBytes { a in
+            otherMarket.withUnsafeMutableBytes { m in
+                store.applyMarketTrade(
+                    LastTradeEvent(
+                        assetID: UnsafeRawBufferPointer(a), market: UnsafeRawBufferPointer(m), timestampMs: 3,
+                        price: dec("0.9"), size: dec("5"), side: .bid))
+            }
+        }
+        #expect(store.summary(assetID: yesAsset, depth: 0)?.lastTradePrice == "0.61")
+        #expect(store.counters.snapshots == 1 && store.counters.unknownAssetEvents == 0)
+    }
+
     @Test func removedAndUnknownAssetsAreIgnoredAndCounted() {
         let store = BookStore()
         apply(openingBook(), to: store)

@@ -49,9 +49,9 @@ func withPriceChange<R>(
     }
 }
 
-func withLastTrade<R>(asset: String, _ body: (LastTradeEvent) -> R) -> R {
+func withLastTrade<R>(asset: String, market: String = "0xmarket", _ body: (LastTradeEvent) -> R) -> R {
     withBytes(asset) { a in
-        withBytes("0xmarket") { m in
+        withBytes(market) { m in
             body(
                 LastTradeEvent(
                     assetID: a, market: m, timestampMs: 3, price: decimal(510_000), size: decimal(1_234_567, digits: 6),

@@ -90,6 +90,63 @@ import Testing
         }
     }
 
+    /// A trade is announced on one token, but the market's last trade price is in every token's
+    /// exchange hash: the workers holding the market's other tokens get a `marketTrade` copy, in
+    /// order with their other records; a worker holding no token of the market gets nothing.
+    @Test func aTradeReachesEveryWorkerHoldingATokenOfItsMarket() throws {
+        let manager = try WorkerManager(workerCount: 2, configuration: testConfiguration())
+        var router = try Router(channels: manager.inputChannels)
+        // asset-1 → worker 1, asset-2 → worker 0 (RoutingTests); asset-4 shares a worker with one.
+        let w1 = try Router.worker(forAssetID: "asset-1", workerCount: 2)
+        let w2 = try Router.worker(forAssetID: "asset-2", workerCount: 2)
+        #expect(w1 != w2)
+        withBook(asset: "asset-1", market: "0xboth", bids: [level(40, 1)], asks: []) { router.onBook($0) }
+        withBook(asset: "asset-2", market: "0xboth", bids: [level(40, 1)], asks: []) { router.onBook($0) }
+        withBook(asset: "asset-1", market: "0xalone", bids: [level(40, 1)], asks: []) { router.onBook($0) }
+        withLastTrade(asset: "asset-1", market: "0xboth") { router.onLastTrade($0) }
+        withLastTrade(asset: "asset-1", market: "0xalone") { router.onLastTrade($0) }
+        withLastTrade(asset: "asset-2", market: "0xnobook") { router.onLastTrade($0) }
+        try router.flush()
+        func kinds(_ worker: Int) -> [String] {
+            var consumer = RingConsumer(
+                ring: manager.inputChannels[worker].ring, dataWakeFD: manager.inputChannels[worker].dataWakeFD,
+                spaceWakeFD: manager.inputChannels[worker].spaceWakeFD)
+            var seen: [String] = []
+            guard consumer.refresh() else { return [] }
+            while let pointer = consumer.next() {
+                let (header, record) = RecordCodec.decode(at: pointer)
+                switch record {
+                case .book(let e): seen.append("book \(string(e.assetID)) \(string(e.market))")
+                case .lastTrade(let e): seen.append("trade \(string(e.assetID)) \(string(e.market))")
+                case .marketTrade(let e): seen.append("copy \(string(e.assetID)) \(string(e.market))")
+                default: seen.append("other")
+                }
+                consumer.advance(Int(header.length))
+            }
+            consumer.release()
+            return seen
+        }
+        #expect(
+            kinds(w1) == [
+                "book asset-1 0xboth", "book asset-1 0xalone", "trade asset-1 0xboth", "trade asset-1 0xalone",
+            ])
+        #expect(kinds(w2) == ["book asset-2 0xboth", "copy asset-1 0xboth", "trade asset-2 0xnobook"])
+        #expect(router.stats.marketTradeCopies == 1)
+        #expect(router.stats.routed == 6)
+        #expect(router.stats.perWorker.reduce(0, +) == 6)
+    }
+
+    @Test func withOneWorkerTradesAreNotCopied() throws {
+        let manager = try WorkerManager(workerCount: 1, configuration: testConfiguration())
+        var router = try Router(channels: manager.inputChannels)
+        withBook(asset: "asset-1", market: "0xboth", bids: [level(40, 1)], asks: []) { router.onBook($0) }
+        withBook(asset: "asset-2", market: "0xboth", bids: [level(40, 1)], asks: []) { router.onBook($0) }
+        withLastTrade(asset: "asset-1", market: "0xboth") { router.onLastTrade($0) }
+        try router.flush()
+        #expect(router.stats.marketTradeCopies == 0)
+        #expect(router.stats.routed == 3)
+    }
+
     @Test func eventsWithoutAnAssetAreCountedNotRouted() throws {
         let manager = try WorkerManager(workerCount: 2, configuration: testConfiguration())
         var router = try Router(channels: manager.inputChannels)

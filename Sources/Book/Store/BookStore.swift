@@ -70,6 +70,11 @@ public final class BookStore {
     @discardableResult
     public func apply(_ e: LastTradeEvent) -> ApplyResult { core.apply(e) }
 
+    /// A trade on another token of a market this store holds (a router sends it to every
+    /// worker of the market): sets the market's last trade price, which every token's exchange
+    /// hash includes, without counting a trade here. Unknown markets are ignored.
+    public func applyMarketTrade(_ e: LastTradeEvent) { core.applyMarketTrade(e) }
+
     /// A tick size change: the book keeps its levels and takes the new tick.
     @discardableResult
     public func apply(_ e: TickSizeChangeEvent) -> ApplyResult { core.apply(e) }

@@ -319,6 +319,13 @@ struct BookStoreCore {
         return .applied
     }
 
+    /// See `BookStore.applyMarketTrade(_:)`.
+    mutating func applyMarketTrade(_ e: LastTradeEvent) {
+        guard !e.market.isEmpty, let market = marketTable.find(e.market) else { return }
+        markets[market].lastTradePrice = e.price
+        if options.verifyExchangeHash { lastTradeArrived(market: market) }
+    }
+
     /// A tick size change: the book keeps its levels and takes the new tick.
     @discardableResult
     mutating func apply(_ e: TickSizeChangeEvent) -> ApplyResult {

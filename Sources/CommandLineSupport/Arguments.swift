@@ -45,7 +45,16 @@ public struct Arguments {
                     values[name, default: []].append(inlineValue)
                 } else {
                     guard index < arguments.count else { throw UsageError("--\(name) needs a value") }
-                    values[name, default: []].append(arguments[index])
+                    // `--assets --quiet` forgot the value: a word naming a declared option or flag
+                    // is not taken as one (values that merely start with "-", like `--to -5`, are).
+                    let next = arguments[index]
+                    if next.hasPrefix("--") {
+                        let other = String(next.dropFirst(2).prefix(while: { $0 != "=" }))
+                        if options.contains(other) || flags.contains(other) {
+                            throw UsageError("--\(name) needs a value (found the option \(next) instead)")
+                        }
+                    }
+                    values[name, default: []].append(next)
                     index += 1
                 }
             } else {

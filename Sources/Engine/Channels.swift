@@ -89,6 +89,17 @@ final class PoolShared: Sendable {
     func exitInfo(_ worker: Int) -> (pid: Int32, exit: ExitReason)? {
         data.withLock { state in state.exits[worker].map { (state.pids[worker], $0) } }
     }
+
+    /// The first worker that has exited before stop began, if any.
+    func firstEarlyExit() -> (worker: Int, pid: Int32, exit: ExitReason)? {
+        data.withLock { state in
+            guard !state.stopping else { return nil }
+            for index in state.exits.indices {
+                if let exit = state.exits[index] { return (index, state.pids[index], exit) }
+            }
+            return nil
+        }
+    }
 }
 
 /// The heartbeat-age health rule, a pure function of times so that it can be tested without

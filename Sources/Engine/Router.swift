@@ -212,8 +212,11 @@ public struct Router: FeedSink {
         }
         let began = cshim_monotonic_ns()
         let pool = channel.pool
+        // Waiting on one worker must not hide the death of another (a slow worker's full ring
+        // can hold the router for seconds): any early exit ends the wait.
         let outcome = channel.producer.waitForSpace(
-            needed, deadline: .max, stallNanos: pool.stallTimeoutNanos, isAlive: { pool.isAlive(index) })
+            needed, deadline: .max, stallNanos: pool.stallTimeoutNanos,
+            isAlive: { pool.isAlive(index) && pool.firstEarlyExit() == nil })
         stampsLeft = 0
         stats.batches += 1
         stats.blockedNanos += cshim_monotonic_ns() - began
@@ -223,7 +226,11 @@ public struct Router: FeedSink {
         case .stalled(let nanos):
             failure = channel.workerStalledError(nanos: nanos)
         case .consumerGone, .timedOut:
-            failure = channel.workerDiedError()
+            if pool.isAlive(index), let other = pool.firstEarlyExit() {
+                failure = .workerDied(worker: other.worker, pid: other.pid, exit: other.exit)
+            } else {
+                failure = channel.workerDiedError()
+            }
         }
         stats.dropped += 1
         return false

@@ -106,8 +106,9 @@ public final class WorkerManager {
         let cores = SystemCalls.onlineCPUCount
         if workerCount > cores {
             let warning =
-                "workerCount (\(workerCount)) exceeds the CPU count (\(cores)); "
-                + "workers will compete for cores and context switches will cost throughput"
+                "\(workerCount) workers exceed the \(cores) CPU cores; "
+                + "workers will compete for cores and context switches will cost throughput "
+                + "(--workers \(cores) or fewer is usually faster)"
             warnings.append(warning)
             configuration.eventSink?(.warning(warning))
         }

@@ -255,8 +255,11 @@ public enum ReplayRun {
             // seconds behind the router); a stuck worker was already caught by the router's stall
             // check or the heartbeat check (and stop kills those at once), so the budget only has
             // to be generous: 4 stall timeouts, at least 60 s.
+            // A failed run (a worker died, stalled or went silent) reports no books: the others
+            // are not drained but stopped within a few seconds.
             let stall = options.stallTimeoutSeconds ?? max(10, 3 * options.heartbeatSeconds)
-            result = try manager.stop(timeout: .milliseconds(Int64(max(60, 4 * stall) * 1000)))
+            let budget = failure != nil ? 3 : max(60, 4 * stall)
+            result = try manager.stop(timeout: .milliseconds(Int64(budget * 1000)))
         } catch {
             throw CommandError("stopping the workers failed: \(error)")
         }

@@ -128,7 +128,7 @@ func runSynthetic(workers: Int, changes: Int, assets: Int = 40, ringCapacity: In
             workerCount: cores + 1,
             configuration: testConfiguration(sink: { event in seen.withLock { $0.append(event) } }))
         #expect(manager.warnings.count == 1)
-        #expect(manager.warnings[0].contains("exceeds the CPU count"))
+        #expect(manager.warnings[0].contains("\(cores + 1) workers exceed the \(cores) CPU cores"))
         #expect(seen.withLock { $0 } == [.warning(manager.warnings[0])])
         let fine = try WorkerManager(workerCount: 1, configuration: testConfiguration())
         #expect(fine.warnings.isEmpty)
@@ -251,6 +251,40 @@ func runSynthetic(workers: Int, changes: Int, assets: Int = 40, ringCapacity: In
         #expect(router.stats.queueFullEvents >= 1)
         let result = try manager.stop(timeout: .seconds(2))
         #expect(result.workers[0].stopStep == .diedBeforeStop)
+    }
+
+    /// Regression (newcomer review): a router blocked on one worker's full ring only watched
+    /// that worker, so another worker's death surfaced seconds later (at the next health check
+    /// or at the end). Worker 0 hangs with its ring full, worker 1 exits: routing must fail
+    /// naming worker 1, long before worker 0's stall timeout (60 s here).
+    @Test func aDeathElsewhereEndsAWaitForAFullRing() throws {
+        var configuration = testConfiguration(ringCapacity: 1 << 16)
+        configuration.stallTimeout = .seconds(60)
+        let manager = try WorkerManager(workerCount: 2, configuration: configuration)
+        try manager.start()
+        var router = try Router(channels: manager.inputChannels, batchSize: 1)
+        try router.awaitWorkers()
+        let hung = try Router.worker(forAssetID: "asset-2", workerCount: 2)
+        let dying = 1 - hung
+        try router.sendTestHang(worker: hung, ignoreTerm: false)
+        try router.sendTestExit(worker: dying, status: 4)
+        #expect(waitUntil { manager.aliveCount == 1 })
+        let began = Date()
+        var sent = 0
+        while router.failure == nil && sent < 100_000 {
+            withPriceChange(asset: "asset-2", cents: 40, size: 1, side: .bid) { router.onPriceChange($0) }
+            sent += 1
+        }
+        let failure = try #require(router.failure, "routing never noticed the dead worker")
+        guard case .workerDied(let worker, _, let exit) = failure else {
+            Issue.record("expected workerDied for worker \(dying), got \(failure)")
+            _ = try manager.stop(timeout: .seconds(2))
+            return
+        }
+        #expect(worker == dying)
+        #expect(exit == .exited(status: 4))
+        #expect(Date().timeIntervalSince(began) < 30, "noticed only after the wait's own timeouts")
+        _ = try manager.stop(timeout: .seconds(2))
     }
 
     @Test func aWorkerThatExitsWithAStatusIsReportedWithIt() throws {

@@ -56,6 +56,9 @@ import Testing
     (["--frobnicate"], "unknown option '--frobnicate'"),
     (["--junit", "j.xml"], "--junit FILE reports a verification: give --golden FILE or --targets FILE too"),
     (["--workers"], "--workers needs a value"),
+    // Regression (newcomer review): `--assets --quiet` took "--quiet" as the asset list.
+    (["--assets", "--quiet"], "--assets needs a value (found the option --quiet instead)"),
+    (["--report", "--json"], "--report needs a value (found the option --json instead)"),
 ])
 func badOptionsAreUsageErrorsThatSayWhatToDo(words: [String], message: String) {
     #expect(throws: UsageError.self) { try RunOptions.parse(words) }
@@ -66,6 +69,12 @@ func badOptionsAreUsageErrorsThatSayWhatToDo(words: [String], message: String) {
     } catch {
         Issue.record("unexpected error \(error)")
     }
+}
+
+/// A value that only starts with "-" is still a value.
+@Test func negativeValuesAreValuesNotOptions() throws {
+    let options = try RunOptions.parse(["--to", "-5"])
+    #expect(options.toNs == -5_000_000)
 }
 
 @Test func isoInstantsWithFractionsAndOffsets() throws {

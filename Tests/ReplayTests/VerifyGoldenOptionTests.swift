@@ -17,3 +17,34 @@ import Testing
     #expect(both.status == ExitStatus.usage)
     #expect(both.stderr.contains("give the golden once"))
 }
+
+/// Regression (newcomer review): `--exchange-hash off` against a golden recorded with checks
+/// reported 31 "differences" in hash fields (each wrongly blaming the book's levels), and the
+/// bundled default run with `--exchange-hash off` skipped its golden without a word.
+@Test func hashChecksOffIsRefusedAgainstAGoldenThatPinsThem() throws {
+    let refused = try ReplayBinary.run([
+        "run", ReplayBinary.bundledTape, "--workers", "2", "--exchange-hash", "off", "--golden", ReplayBinary.goldenW2,
+    ])
+    #expect(refused.status == ExitStatus.usage, "stderr: \(refused.stderr)")
+    #expect(refused.stderr.contains("--exchange-hash off cannot verify against"), "\(refused.stderr)")
+    #expect(refused.stderr.contains("drop --exchange-hash off"), "\(refused.stderr)")
+    let bundled = try ReplayBinary.run(["run", "--exchange-hash", "off", "--quiet"])
+    #expect(bundled.status == ExitStatus.success, "stderr: \(bundled.stderr)")
+    #expect(bundled.stderr.contains("note: not verified against the bundled golden"), "\(bundled.stderr)")
+}
+
+/// A golden recorded with `--exchange-hash off` verifies runs with checks off.
+@Test func aGoldenRecordedWithHashChecksOffVerifiesSuchRuns() throws {
+    let scratch = try ScratchDirectory()
+    let golden = scratch.path("off.golden.json")
+    let record = try ReplayBinary.run([
+        "run", ReplayBinary.bundledTape, "--workers", "2", "--exchange-hash", "off", "--quiet", "--write-golden",
+        golden,
+    ])
+    #expect(record.status == ExitStatus.success, "stderr: \(record.stderr)")
+    let verify = try ReplayBinary.run([
+        "run", ReplayBinary.bundledTape, "--workers", "2", "--exchange-hash", "off", "--golden", golden,
+    ])
+    #expect(verify.status == ExitStatus.success, "stdout: \(verify.stdoutText)\nstderr: \(verify.stderr)")
+    #expect(verify.stdoutText.contains("PASS"))
+}

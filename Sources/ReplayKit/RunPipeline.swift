@@ -239,6 +239,17 @@ public enum ReplayRun {
             reader.finishDigestOnly()
         }
 
+        // The run's work ends when every worker has applied every message: a query answered by
+        // each worker (answered in order, after everything routed before it) marks that moment,
+        // so throughput counts workers that lag behind the router (e.g. checking hashes).
+        var drainedNs = endNs
+        if failure == nil {
+            let stall = options.stallTimeoutSeconds ?? max(10, 3 * options.heartbeatSeconds)
+            if (try? sink.router.awaitWorkers(timeout: .milliseconds(Int64(max(60, 4 * stall) * 1000)))) != nil {
+                drainedNs = cshim_monotonic_ns()
+            }
+        }
+
         // Full levels for --dump-books, asked while the workers still run.
         var levelsByAsset: [String: BookSummary] = [:]
         if failure == nil, options.dumpBooksPath != nil || options.goldenLevels {
@@ -312,7 +323,7 @@ public enum ReplayRun {
         }
         var report = state.makeReport(
             files: files, reader: reader, digest: reader.digest, sink: sink, result: result,
-            lateness: options.speed == .max ? nil : pacer.lateness, wallSeconds: Double(endNs - startNs) / 1e9)
+            lateness: options.speed == .max ? nil : pacer.lateness, wallSeconds: Double(drainedNs - startNs) / 1e9)
         let cpu = CPUTimes.now() - cpuAtStart
         let applyNs = result.workers.map(\.stats.processingTimeNanos)
         report.stages = RunReport.Stages(

@@ -198,7 +198,9 @@ final class ReadAheadTape: @unchecked Sendable {
         thread.start()
     }
 
-    /// Stops the reader thread early (an aborted run) and waits for it; the digest is then empty.
+    /// Stops the reader thread early (an aborted run) and waits for it; the digest is then empty
+    /// whether or not the thread had already read to the end (so that an interrupted run's
+    /// report does not depend on `--read-ahead`).
     func cancel() {
         cancelledFlag.store(true, ordering: .relaxed)
         condition.lock()
@@ -206,6 +208,7 @@ final class ReadAheadTape: @unchecked Sendable {
         condition.broadcast()
         condition.unlock()
         waitUntilFinished()
+        digestText = ""
     }
 
     /// The consumer needs no more records (the run ended at `--to`), but the digest covers the

@@ -10,9 +10,11 @@ public enum ReportText {
         func line(_ text: String = "") { out += text + "\n" }
         let input = report.input
         line("tape      \(report.tape.paths.joined(separator: ", "))")
-        line(
-            "          \(report.tape.frameCount) frames, \(bytes(input.bytes)) of frames, \(report.tape.digestAlgorithm) \(report.tape.contentDigest)"
-        )
+        let digest =
+            report.tape.contentDigest.isEmpty
+            ? "digest not computed (the run stopped before the end of the tape)"
+            : "\(report.tape.digestAlgorithm) \(report.tape.contentDigest)"
+        line("          \(report.tape.frameCount) frames, \(bytes(input.bytes)) of frames, \(digest)")
         let types = input.messagesByType.sorted { $0.key < $1.key }.map { "\($0.key) \($0.value)" }
         line("messages  \(types.joined(separator: ", "))")
         let options = report.options

@@ -25,6 +25,9 @@ import Testing
     #expect(run.stderr.contains("interrupted at \(tape) line"), "stderr: \(run.stderr)")
     #expect(run.stderr.contains("nothing was verified or recorded"), "stderr: \(run.stderr)")
     #expect(run.stdoutText.contains("status    failed"), "stdout: \(run.stdoutText)")
+    // Regression (newcomer review): the digest line was blank, or (with the reader thread ahead)
+    // the whole tape's digest; an interrupted run now never claims one.
+    #expect(run.stdoutText.contains("digest not computed (the run stopped before the end of the tape)"))
     #expect(run.wallSeconds < 25, "the 30 s tape should have been cut short, took \(run.wallSeconds) s")
     #expect(workers.count == 2)
     let deadline = ContinuousClock.now + .seconds(10)

@@ -18,6 +18,8 @@ struct PipelineFilter {
     var connection: UInt32 = 0
     var line = 0
     var messages = 0
+    /// Events with an asset that passed the asset and exchange-time filters.
+    var admitted = 0
     var filteredOut = 0
     var unknownEventTypes: [String: Int] = [:]
     var lastError: FeedError?
@@ -39,6 +41,7 @@ struct PipelineFilter {
             return false
         }
         messages += 1
+        admitted += 1
         return true
     }
 }

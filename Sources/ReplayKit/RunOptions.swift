@@ -82,7 +82,9 @@ public struct RunOptions: Sendable {
         if let text = arguments.value("from") { options.fromNs = try parseInstant(text, option: "from") }
         if let text = arguments.value("to") { options.toNs = try parseInstant(text, option: "to") }
         if let from = options.fromNs, let to = options.toNs, from > to {
-            throw UsageError("--from is after --to")
+            throw UsageError(
+                "--from is after --to (\(arguments.value("from") ?? "") > \(arguments.value("to") ?? "")): "
+                    + "the window would be empty")
         }
         var assets = Set<String>()
         for list in arguments.values("assets") {
@@ -98,6 +100,13 @@ public struct RunOptions: Sendable {
                 let id = line.trimmingCharacters(in: .whitespaces)
                 if !id.isEmpty && !id.hasPrefix("#") { assets.insert(id) }
             }
+        }
+        let asked = !arguments.values("assets").isEmpty || arguments.value("assets-file") != nil
+        if asked && assets.isEmpty {
+            // An empty list would otherwise mean "no filter", the opposite of what was typed.
+            throw UsageError(
+                "--assets/--assets-file named no asset id; give ids (comma-separated, or one per line in the file) "
+                    + "or leave the option out to replay every asset")
         }
         options.assets = assets.isEmpty ? nil : assets
         options.routing = try arguments.choice("routing", ["md5", "jump"], default: "md5")

@@ -117,6 +117,7 @@ public enum ReplayRun {
         var lastProgressNs = startNs
         let cpuAtStart = CPUTimes.now()
         var timing = StageTiming()
+        var framesInWindow = 0
         // Reading on the router thread: two clock reads per frame, the end of one stage being
         // the start of the next (per-record bookkeeping counts towards reading the next record).
         // With the read-ahead thread the only reading cost here is waiting for it, which it
@@ -163,6 +164,7 @@ public enum ReplayRun {
                         inWindow = true
                     }
                     sink.filter.warmup = !inWindow
+                    if inWindow { framesInWindow += 1 }
                     if inWindow && options.speed != .max {
                         let beforePacing = cshim_monotonic_ns()
                         pacer.release(recordedNs: recordedNs)
@@ -227,6 +229,23 @@ public enum ReplayRun {
             failure = error
         }
         let endNs = cshim_monotonic_ns()
+        // A filter that selects nothing is almost always a typo: say so, with where to look.
+        if failure == nil && !state.interrupted {
+            let windowGiven = options.fromNs != nil || options.toNs != nil
+            let windowEmpty =
+                options.timeBasis == .receive ? framesInWindow == 0 : state.frames > 0 && sink.filter.admitted == 0
+            if windowGiven && windowEmpty {
+                notify(
+                    .warning(
+                        "the --from/--to window selected nothing; check it against the tape's times "
+                            + "(`replay tape info TAPE` shows the receive and exchange time ranges)"))
+            } else if let assets = options.assets, state.frames > 0, sink.filter.admitted == 0 {
+                notify(
+                    .warning(
+                        "--assets selected nothing: none of the \(assets.count) given asset id(s) has an event in the tape "
+                            + "(`replay tape info TAPE` lists the tape's assets)"))
+            }
+        }
         if !timeEachFrame {
             timing.readNs = reader.waitNanos
             let loopNs = endNs &- startNs

@@ -1,0 +1,37 @@
+import CommandLineSupport
+import Foundation
+import ReplayKit
+import TestSupport
+import Testing
+
+/// Regression (newcomer review): filters that select nothing passed silently with `status ok`,
+/// and an empty `--assets` quietly meant every asset.
+@Test(arguments: [
+    (["--to", "-5"], "the --from/--to window selected nothing"),
+    (["--from", "2027-01-01T00:00:00Z"], "the --from/--to window selected nothing"),
+    (["--from", "0", "--to", "1", "--time-basis", "exchange"], "the --from/--to window selected nothing"),
+    (["--assets", "123"], "--assets selected nothing: none of the 1 given asset id(s)"),
+])
+func aSelectionThatMatchesNothingIsWarnedAbout(extra: [String], warning: String) throws {
+    let run = try ReplayBinary.run(["run", ReplayBinary.bundledTape, "--workers", "1", "--quiet"] + extra)
+    #expect(run.status == ExitStatus.success, "stderr: \(run.stderr)")
+    #expect(run.stderr.contains("warning: \(warning)"), "stderr: \(run.stderr)")
+}
+
+@Test func aSelectionThatMatchesSomethingIsNotWarnedAbout() throws {
+    let run = try ReplayBinary.run([
+        "run", ReplayBinary.bundledTape, "--workers", "1", "--quiet", "--to", "1790267400000",
+    ])
+    #expect(run.status == ExitStatus.success, "stderr: \(run.stderr)")
+    #expect(!run.stderr.contains("selected nothing"), "stderr: \(run.stderr)")
+}
+
+@Test func anEmptyAssetListIsAUsageError() throws {
+    for words in [["--assets", ""], ["--assets", " , "]] {
+        #expect(throws: UsageError.self) { try RunOptions.parse(words) }
+    }
+    let scratch = try ScratchDirectory()
+    let file = scratch.path("assets.txt")
+    try "# only a comment\n\n".write(toFile: file, atomically: true, encoding: .utf8)
+    #expect(throws: UsageError.self) { try RunOptions.parse(["--assets-file", file]) }
+}

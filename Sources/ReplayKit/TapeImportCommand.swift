@@ -27,6 +27,7 @@ enum TapeImportCommand: Subcommand {
           payload-receive-wall  {"payload":"<frame>","receive_wall_ms":..,"receive_monotonic_ns":..}
                                 records; a new connection_epoch → connected
         Several inputs become one tape, in the order given, each with its own connection ids.
+        `-` reads one input from standard input (e.g. `zcat capture.gz | replay tape import - -o t.ndjson.zst`).
         The output is deterministic: its creation time comes from the data (or, for inputs
         without any time, from --start-time), so importing the same inputs again gives a
         byte-identical file. OUT is replaced atomically.
@@ -63,6 +64,9 @@ enum TapeImportCommand: Subcommand {
         if let index = words.firstIndex(of: "-o") { words[index] = "--output" }
         let arguments = try Arguments(words, options: ["output", "shape", "start-time"], flags: ["json", "help"])
         guard !arguments.positionals.isEmpty else { throw UsageError("name at least one capture to import") }
+        guard arguments.positionals.filter({ $0 == "-" }).count <= 1 else {
+            throw UsageError("standard input (-) can be imported once")
+        }
         guard let output = arguments.value("output") else {
             throw UsageError("name the output tape with -o OUT.ndjson.zst")
         }

@@ -231,7 +231,11 @@ public enum TapeImporter {
         var sideData: [String: AssetSideData] = [:]
         var connBase: UInt32 = 0
         for input in inputs {
-            guard let data = FileManager.default.contents(atPath: input) else {
+            // "-" is standard input (read once, to its end), like the other tape commands.
+            let read =
+                input == "-"
+                ? FileHandle.standardInput.readDataToEndOfFile() : FileManager.default.contents(atPath: input)
+            guard let data = read else {
                 if FileManager.default.fileExists(atPath: input) {
                     throw TapeError.io(path: input, operation: "read", errno: EACCES)
                 }

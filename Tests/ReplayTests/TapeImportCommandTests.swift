@@ -1,4 +1,6 @@
 import CommandLineSupport
+import Foundation
+import TestSupport
 import Testing
 
 @testable import ReplayKit
@@ -41,4 +43,29 @@ import Testing
                 + "2025-01-25T17:15:47.000Z (not when the frames were received). Give the real start time with "
                 + "--start-time ISO8601|epoch-ms (e.g. --start-time 2026-09-24T16:29:39Z).")
     }
+}
+
+/// Regression (newcomer review): `tape import -` said "-: no such file or directory" although
+/// `run`, `cat` and `info` read a tape from standard input. It imports the same tape as the file.
+@Test func importReadsACaptureFromStandardInput() throws {
+    let scratch = try ScratchDirectory()
+    let capture = Repo.corpus.appendingPathComponent("g3-enrico-2026-09").path
+    let rawFile = try #require(
+        FileManager.default.enumerator(atPath: capture)?.compactMap { $0 as? String }.sorted()
+            .first { $0.hasSuffix(".jsonl") || $0.hasSuffix(".ndjson") || $0.hasSuffix(".txt") },
+        "no capture file in \(capture)")
+    let input = URL(fileURLWithPath: capture).appendingPathComponent(rawFile)
+    let fromFile = scratch.path("file.ndjson.zst")
+    let fromStdin = scratch.path("stdin.ndjson.zst")
+    let viaFile = try ReplayBinary.run(["tape", "import", input.path, "-o", fromFile])
+    #expect(viaFile.status == ExitStatus.success, "stderr: \(viaFile.stderr)")
+    let viaStdin = try ReplayBinary.run(["tape", "import", "-", "-o", fromStdin], stdin: input)
+    #expect(viaStdin.status == ExitStatus.success, "stderr: \(viaStdin.stderr)")
+    let infoFile = try ReplayBinary.run(["tape", "info", fromFile, "--json"])
+    let infoStdin = try ReplayBinary.run(["tape", "info", fromStdin, "--json"])
+    #expect(infoFile.json?["frames"] as? Int != nil)
+    #expect(infoFile.json?["frames"] as? Int == infoStdin.json?["frames"] as? Int)
+    let twice = try ReplayBinary.run(["tape", "import", "-", "-", "-o", fromStdin], stdin: input)
+    #expect(twice.status == ExitStatus.usage)
+    #expect(twice.stderr.contains("standard input (-) can be imported once"))
 }

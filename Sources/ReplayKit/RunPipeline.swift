@@ -118,6 +118,8 @@ public enum ReplayRun {
         let cpuAtStart = CPUTimes.now()
         var timing = StageTiming()
         var framesInWindow = 0
+        var lastRecordedNs = Int64.min
+        var warnedBackwards = false
         // Reading on the router thread: two clock reads per frame, the end of one stage being
         // the start of the next (per-record bookkeeping counts towards reading the next record).
         // With the read-ahead thread the only reading cost here is waiting for it, which it
@@ -151,6 +153,17 @@ public enum ReplayRun {
                     }
                 case .frame(let frame):
                     let recordedNs = frame.recvWallNs
+                    // Segments given (or named) out of order replay out of order: say so once.
+                    if recordedNs &+ 1_000_000_000 < lastRecordedNs && !warnedBackwards {
+                        warnedBackwards = true
+                        let back = Double(lastRecordedNs - recordedNs) / 1e9
+                        notify(
+                            .warning(
+                                "receive time goes back \(String(format: "%.1f", back)) s at \(reader.currentFile) line "
+                                    + "\(reader.currentLineNumber): are the segments out of order? Give them in time "
+                                    + "order (a folder's files are read in name order)"))
+                    }
+                    lastRecordedNs = max(lastRecordedNs, recordedNs)
                     if options.timeBasis == .receive, let to = options.toNs, recordedNs > to {
                         state.stopped = true
                         break

@@ -13,6 +13,8 @@ public enum TapeError: Error, Sendable, Equatable, CustomStringConvertible {
     case unsupportedFormat(file: String, found: String)
     /// A zero-byte file given as the only input.
     case empty(file: String)
+    /// The only input ends before its header line is complete (cut while written or copied).
+    case headerCut(file: String, bytes: Int64)
     /// Strict mode only: a line that is not a valid tape record.
     case malformedLine(file: String, line: Int, reason: String)
     /// Strict mode only: the file ends in a torn tail.
@@ -49,6 +51,10 @@ public enum TapeError: Error, Sendable, Equatable, CustomStringConvertible {
         case .unsupportedFormat(let file, let found):
             return "\(file): the tape's format is \"\(found)\", but this version of PolyTape reads only "
                 + "\"\(TapeFormat.current)\". Use a PolyTape release that reads \(found)."
+        case .headerCut(let file, let bytes):
+            return "\(file): the tape ends inside its header line (after \(bytes) bytes of the file): it was cut while "
+                + "being written or copied and holds no frame to replay. Copy it again from its source; if its "
+                + "writer was killed at once, the data is in its other segments."
         case .empty(let file):
             return "\(file): the file is empty (0 bytes): no header, no frames. "
                 + "A writer killed before its first flush leaves such a file; delete it."

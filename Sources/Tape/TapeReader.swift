@@ -96,6 +96,7 @@ public final class TapeReader {
     @exclusivity(unchecked) private var scanFrom = 0
     @exclusivity(unchecked) private var dataEnd = 0
     private let parser = TapeLineParser()
+    static let zstdInputStep = 16 << 10
 
     /// Opens a tape. `paths` may list segment files (read in the given order), directories
     /// (their `.ndjson.zst`/`.ndjson` files in name order) and "-" for standard input.
@@ -298,7 +299,11 @@ public final class TapeReader {
                     return
                 }
             }
-            var inBuffer = ZSTD_inBuffer(src: input.baseAddress!, size: inputFilled, pos: inputPosition)
+            // At most 16 KiB of input a call: when libzstd meets damaged data it returns an error
+            // without reporting what that same call had already decoded, so a smaller step loses
+            // at most the blocks of one step before the damage instead of a whole 1 MiB read.
+            let step = min(inputFilled, inputPosition + TapeReader.zstdInputStep)
+            var inBuffer = ZSTD_inBuffer(src: input.baseAddress!, size: step, pos: inputPosition)
             var outBuffer = ZSTD_outBuffer(dst: output.baseAddress!, size: output.count, pos: dataEnd)
             let result = ZSTD_decompressStream(dctx, &outBuffer, &inBuffer)
             inputPosition = inBuffer.pos
@@ -412,6 +417,18 @@ public final class TapeReader {
     /// End of a segment: a partial last line is a torn tail.
     private func finishFile() throws {
         let partial = dataEnd - lineStart
+        if expectHeader, currentLineNumber == 0, paths.count == 1 {
+            // The only file ends before its first line does: a header cut short (its start is
+            // there, or compressed data was torn) is a damaged tape, not a foreign file.
+            let headerStart = Array(#"{"kind":"header""#.utf8)
+            let startsLikeHeader =
+                partial >= headerStart.count
+                && headerStart.indices.allSatisfy { output[lineStart + $0] == headerStart[$0] }
+            if startsLikeHeader || (tornRecorded && partial == 0) {
+                closeFile()
+                throw TapeError.headerCut(file: currentFile, bytes: fileConsumed)
+            }
+        }
         if partial > 0, expectHeader, currentLineNumber == 0, paths.count == 1 {
             // Not one complete line in the only file: whatever it is, it is not a tape.
             closeFile()

@@ -87,15 +87,59 @@ import Testing
     @Test func garbageAfterAValidPrefixIsATornTail() throws {
         let folder = TemporaryFolder()
         defer { folder.remove() }
-        let path = try Self.makeTape(in: folder, frames: 500)
+        // Frames that compress poorly, so the file spans many 16 KiB decoder steps: damage in the
+        // last quarter must leave everything decoded before it. (Regression: the reader fed the
+        // whole 1 MiB read to one libzstd call, which on an error reports none of what it had
+        // decoded: this test passed with 0 frames.)
+        let path = folder.file("clean.ndjson.zst")
+        let writer = try TapeWriter(
+            options: TapeWriterOptions(destination: .file(path, overwrite: false)), header: testHeader(),
+            nowWallNs: 1, nowMonoNs: 1)
+        var random = SeededRandom(seed: 5)
+        for index in 1...5000 {
+            let pad = (0..<8).map { _ in String(random.next(), radix: 16) }.joined()
+            try writer.writeFrame(
+                Array(#"{"n":\#(index),"pad":"\#(pad)"}"#.utf8), recvWallNs: Int64(index) * 1_000_000,
+                monoNs: Int64(index), conn: 0)
+        }
+        try writer.close()
         var bytes = [UInt8](try #require(FileManager.default.contents(atPath: path)))
+        #expect(bytes.count > 8 * TapeReader.zstdInputStep)
         // Corrupt the last quarter: the decoder fails there; everything before stays readable.
         for index in (bytes.count * 3 / 4)..<bytes.count { bytes[index] = UInt8(truncatingIfNeeded: index &* 31) }
         try Data(bytes).write(to: URL(fileURLWithPath: path))
         let (frames, report, _) = try readFrames([path])
         #expect(frames.compactMap(Self.frameNumber) == (0..<frames.count).map { $0 + 1 })
         #expect(report.tornTails.count == 1)
-        #expect(frames.count < 500)
+        #expect(frames.count > 2000 && frames.count < 5000, "\(frames.count) frames survived")
+    }
+
+    /// Regression (newcomer review): a tape cut inside its header line (plain: "not a PolyTape
+    /// tape … run tape import", misleading; compressed: exit 0 with a torn tail and nothing
+    /// replayed) is now one clear error for both.
+    @Test(arguments: [false, true])
+    func headerCutShortIsAnError(compressed: Bool) throws {
+        let folder = TemporaryFolder()
+        defer { folder.remove() }
+        let path = try Self.makeTape(in: folder, frames: 500)
+        var bytes = [UInt8](try #require(FileManager.default.contents(atPath: path)))
+        let target = folder.file(compressed ? "cut.ndjson.zst" : "cut.ndjson")
+        if !compressed {
+            // The plain text of the tape, cut 20 bytes into its header line.
+            let reader = try TapeReader(path: path)
+            let header = try #require(try reader.nextLine())
+            bytes = Array(UnsafeRawBufferPointer(rebasing: header[0..<20]))
+        } else {
+            // The zstd frame header and a few bytes of the first block: not even the header line.
+            bytes = Array(bytes[0..<24])
+        }
+        try Data(bytes).write(to: URL(fileURLWithPath: target))
+        #expect {
+            try readFrames([target])
+        } throws: { error in
+            guard case .headerCut(let file, _) = error as? TapeError else { return false }
+            return file == target && "\(error)".contains("ends inside its header line")
+        }
     }
 
     @Test func newerFormatVersionIsRefusedWithItsName() throws {

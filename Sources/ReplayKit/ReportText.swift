@@ -76,8 +76,10 @@ public enum ReportText {
         }
         let hash = report.exchangeHash
         var hashLine =
-            "  exchange hash: \(hash.checked) checked, \(hash.verified) verified, \(hash.verifiedLate) verified late, "
-            + "\(hash.mismatchedTransient) transient mismatches, \(hash.diverged) diverged, \(hash.unverifiable) unverifiable"
+            report.options.exchangeHash == "off"
+            ? "  exchange hash: not checked (--exchange-hash off)"
+            : "  exchange hash: \(hash.checked) checked, \(hash.verified) verified, \(hash.verifiedLate) verified late, "
+                + "\(hash.mismatchedTransient) transient mismatches, \(hash.diverged) diverged, \(hash.unverifiable) unverifiable"
         if let pending = totals["exchangeHashPending"], pending > 0 {
             hashLine += ", \(pending) still pending at the end of the tape"
         }

@@ -55,6 +55,7 @@ extension RunReport.Options {
         }
         self.init(
             workers: options.workers, routing: options.routing, backpressure: options.backpressure,
-            speed: options.speed.description, assetFilter: options.assets.map { $0.sorted() }, timeWindow: window)
+            speed: options.speed.description, assetFilter: options.assets.map { $0.sorted() }, timeWindow: window,
+            exchangeHash: options.verifyExchangeHash ? "on" : "off")
     }
 }

@@ -148,10 +148,13 @@ extension RunReport {
         public var assetFilter: [String]?
         /// Only frames received inside this window were replayed; nil means the whole tape.
         public var timeWindow: TimeWindow?
+        /// `on` or `off`: whether workers checked the exchange's book hashes (absent in reports
+        /// written before this field existed).
+        public var exchangeHash: String?
 
         public init(
             workers: Int, routing: String = "md5", backpressure: String = "block", speed: String = "max",
-            assetFilter: [String]? = nil, timeWindow: TimeWindow? = nil
+            assetFilter: [String]? = nil, timeWindow: TimeWindow? = nil, exchangeHash: String? = nil
         ) {
             self.workers = workers
             self.routing = routing
@@ -159,6 +162,7 @@ extension RunReport {
             self.speed = speed
             self.assetFilter = assetFilter
             self.timeWindow = timeWindow
+            self.exchangeHash = exchangeHash
         }
 
         /// True when the run was paced at exactly the recorded speed (1×). Accepts `1`, `1x`, `1.0×`.

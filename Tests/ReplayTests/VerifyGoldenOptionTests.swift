@@ -48,3 +48,16 @@ import Testing
     #expect(verify.status == ExitStatus.success, "stdout: \(verify.stdoutText)\nstderr: \(verify.stderr)")
     #expect(verify.stdoutText.contains("PASS"))
 }
+
+/// Regression (newcomer review): with checks off the report said "0 checked …" and its options
+/// did not record the setting.
+@Test func reportsSayWhenHashChecksWereOff() throws {
+    let text = try ReplayBinary.run(["run", ReplayBinary.bundledTape, "--workers", "1", "--exchange-hash", "off"])
+    #expect(text.stdoutText.contains("exchange hash: not checked (--exchange-hash off)"), "\(text.stdoutText)")
+    let json = try ReplayBinary.run([
+        "run", ReplayBinary.bundledTape, "--workers", "1", "--exchange-hash", "off", "--json", "--quiet",
+    ])
+    #expect((json.json?["options"] as? [String: Any])?["exchangeHash"] as? String == "off")
+    let on = try ReplayBinary.run(["run", ReplayBinary.bundledTape, "--workers", "1", "--json", "--quiet"])
+    #expect((on.json?["options"] as? [String: Any])?["exchangeHash"] as? String == "on")
+}

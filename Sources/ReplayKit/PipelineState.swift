@@ -110,6 +110,8 @@ struct PipelineState {
     var stopped = false
     /// True when SIGINT/SIGTERM cut the run short.
     var interrupted = false
+    /// True when a worker died, stalled or went silent: the report says `failed`.
+    var failed = false
     var sideDataSent = false
     var headerAssets: [String] = []
     var summary = FrameSummary()
@@ -275,7 +277,7 @@ struct PipelineState {
             options: RunReport.Options(options), input: input, workers: workers,
             router: result.router?.namedCounts ?? [:], throughput: throughput, pacing: pacing,
             untrustedBooks: untrusted.sorted { $0.assetID < $1.assetID }, exchangeHash: hash,
-            assetDigests: assetDigests, status: interrupted ? .failed : problems > 0 ? .warnings : .ok)
+            assetDigests: assetDigests, status: interrupted || failed ? .failed : problems > 0 ? .warnings : .ok)
     }
 
     static func bookEntry(_ book: BookSummary) -> RunReport.BookEntry {

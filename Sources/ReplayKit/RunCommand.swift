@@ -138,7 +138,18 @@ enum RunCommand: Subcommand {
         }
         RunInterrupt.install()
         defer { RunInterrupt.uninstall() }
-        let outcome = try ReplayRun.execute(options: options, notify: progress.notify)
+        let outcome: RunOutcome
+        do {
+            outcome = try ReplayRun.execute(options: options, notify: progress.notify)
+        } catch let failed as RunFailed {
+            // Scripts still get the report of what was replayed (status: failed), then the error.
+            progress.finish()
+            if let data = try? failed.report.jsonData() {
+                if options.json { FileHandle.standardOutput.write(data) }
+                if let path = options.reportPath { try? write(data, to: path, what: "report") }
+            }
+            throw CommandError(failed.message)
+        }
         progress.finish()
         var status = ExitStatus.success
         let interrupted = RunInterrupt.requested

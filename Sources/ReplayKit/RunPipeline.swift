@@ -28,6 +28,15 @@ public struct RunProgress: Sendable {
 }
 
 /// Everything a run produced: the report plus what the command needs for `--dump-books`.
+/// A run that failed after its workers started (a worker died, stalled or went silent): the
+/// message for the user, and the report of what was replayed (`status: failed`), so scripts
+/// asking for `--json` or `--report` still get one. Described by its message (exit 1).
+public struct RunFailed: Error, CustomStringConvertible, Sendable {
+    public var message: String
+    public var report: RunReport
+    public var description: String { message }
+}
+
 public struct RunOutcome: Sendable {
     public var report: RunReport
     /// Final books per worker, with levels when `--dump-books` asked for them.
@@ -307,6 +316,14 @@ public enum ReplayRun {
             throw CommandError("stopping the workers failed: \(error)")
         }
         result.router = sink.router.stats
+        // The report of a failed run: what was replayed, `status: failed`.
+        func failedRun(_ message: String) -> RunFailed {
+            state.failed = true
+            let report = state.makeReport(
+                files: files, reader: reader, digest: reader.digest, sink: sink, result: result,
+                lateness: options.speed == .max ? nil : pacer.lateness, wallSeconds: Double(endNs - startNs) / 1e9)
+            return RunFailed(message: message, report: report)
+        }
         if let failure {
             // Only a worker that ended on its own during the run caused the failure; one the
             // pool killed while stopping (e.g. a stalled worker) is a consequence of it.
@@ -324,11 +341,11 @@ public enum ReplayRun {
                 case .workerDied(let worker, _, _)?, .badReply(let worker, _)?: sameDeath = worker == died.index
                 default: break
                 }
-                throw CommandError(
+                throw failedRun(
                     "worker \(died.index) (pid \(died.pid)) \(died.exit) \(when); the run is incomplete"
                         + (sameDeath ? "" : ". Cause: \(failure)"))
             }
-            throw CommandError("\(failure)")
+            throw failedRun("\(failure)")
         }
         if let died = result.workers.first(where: { $0.exit != .exited(status: 0) || !$0.drained }) {
             let how: String
@@ -338,7 +355,7 @@ public enum ReplayRun {
             case .drained, .diedBeforeStop, .diedDuringStop:
                 how = "\(died.exit)" + (died.drained ? "" : " before draining its queue")
             }
-            throw CommandError(
+            throw failedRun(
                 "worker \(died.index) (pid \(died.pid)) \(how); its books are incomplete, "
                     + "so the run is not reported as a success")
         }

@@ -3,6 +3,7 @@ import Foundation
 import ReplayKit
 import TestSupport
 import Testing
+import Verify
 
 /// A worker that dies before the replay starts (here: a "worker" executable that exits at once,
 /// so every run hits the case that a SIGKILL races into only sometimes). The router's start-up
@@ -15,8 +16,9 @@ import Testing
     do {
         _ = try ReplayRun.execute(options: options, workerExecutable: failing)
         Issue.record("a run whose only worker exits at once succeeded")
-    } catch let error as CommandError {
+    } catch let error as RunFailed {
         let text = "\(error)"
+        #expect(error.report.status == .failed)
         #expect(text.contains("worker 0 (pid "), "\(text)")
         #expect(text.contains("exited with status 1 before the replay started; the run is incomplete"), "\(text)")
         #expect(!text.contains("Cause:"), "\(text)")

@@ -370,12 +370,13 @@ struct RunEndToEndTests {
 
     /// Starts `replay run TAPE --workers 2 --speed 1x`, SIGKILLs worker 1 as soon as both
     /// workers exist, and returns the run with the killed worker and all worker pids.
-    func runKillingAWorker(tape: String) throws -> (
+    func runKillingAWorker(tape: String, extra: [String] = []) throws -> (
         run: ReplayInvocation, victim: (pid: pid_t, index: Int)?, workers: [pid_t]
     ) {
         var victim: (pid: pid_t, index: Int)?
         var workerPIDs: [pid_t] = []
-        let run = try R.run(["run", tape, "--workers", "2", "--speed", "1x"], timeout: .seconds(90)) { process in
+        let run = try R.run(["run", tape, "--workers", "2", "--speed", "1x"] + extra, timeout: .seconds(90)) {
+            process in
             let workers = waitForWorkerProcesses(of: process.processIdentifier, count: 2)
             if workers.count == 2 { workerPIDs = workers }
             guard let pid = workerPIDs.first(where: { workerIndex(pid: $0) == 1 }) else { return }
@@ -406,11 +407,18 @@ struct RunEndToEndTests {
         let synth = try R.run(
             ["tape", "synth", "-o", tape, "--assets", "20", "--duration", "20s", "--rate", "200", "--seed", "3"])
         #expect(synth.status == ExitStatus.success, "synth: \(synth.stderr)")
-        let (run, victim, workers) = try runKillingAWorker(tape: tape)
+        let report = scratch.path("report.json")
+        let (run, victim, workers) = try runKillingAWorker(tape: tape, extra: ["--json", "--report", report])
         try expectNamedDeathAndNoLeftovers(run, victim, workers)
         // The run stopped replaying instead of playing the remaining 20 s of recorded data.
         #expect(run.stderr.contains("the run is incomplete"), "stderr: \(run.stderr)")
         #expect(run.wallSeconds < 20, "took \(run.wallSeconds) s")
+        // Regression (newcomer review): a failed run left no JSON at all; scripts get the report
+        // of what was replayed, marked failed, on stdout and in --report.
+        #expect(run.json?["status"] as? String == "failed", "stdout: \(run.stdoutText)")
+        let written = try #require(FileManager.default.contents(atPath: report), "no --report written")
+        let object = try JSONSerialization.jsonObject(with: written) as? [String: Any]
+        #expect(object?["status"] as? String == "failed")
     }
 
     /// Regression: the pipeline looked for dead workers only every 1024 frames, so on a quiet

@@ -190,6 +190,13 @@ struct PipelineState {
             RunReport.MalformedLine(file: $0.file, line: $0.line, reason: $0.reason)
         }
         malformed += parseIssues
+        // Tape-level and frame-level problems come from two places: list them in tape order.
+        let fileOrder = Dictionary(files.enumerated().map { ($1, $0) }, uniquingKeysWith: { first, _ in first })
+        malformed = malformed.enumerated().sorted { a, b in
+            let left = (fileOrder[a.element.file] ?? Int.max, a.element.line, a.offset)
+            let right = (fileOrder[b.element.file] ?? Int.max, b.element.line, b.offset)
+            return left < right
+        }.map(\.element)
         let input = RunReport.InputStats(
             frames: frames, messagesByType: messagesByType, bytes: bytes,
             compressedBytes: Int(reader.report.compressedBytes),

@@ -129,6 +129,14 @@ enum RunCommand: Subcommand {
         {
             options.goldenLevels = true  // the golden carries levels: fetch ours so diffs can show them
         }
+        if let stall = options.stallTimeoutSeconds, stall < 3 * options.heartbeatSeconds {
+            // The heartbeat check cannot judge a worker before 3 of its heartbeats are due.
+            printError(
+                "note: --stall-timeout \(stall.formatted()) s is shorter than 3 heartbeats "
+                    + "(3 × --heartbeat \(options.heartbeatSeconds.formatted()) s): a silent worker is reported after "
+                    + "\((3 * options.heartbeatSeconds).formatted()) s; a full queue that does not move still after "
+                    + "\(stall.formatted()) s")
+        }
         let interactive = !options.quiet && !options.json
         let progress = ProgressPrinter(enabled: interactive)
         if interactive {

@@ -24,10 +24,10 @@ enum TapeCatCommand: Subcommand {
           --asset ID   keep frames that touch this asset (repeatable). Frames are never cut
                        up: a frame that holds events for several assets (an initial-dump
                        array, a G3 price_change with both tokens) is printed whole when any
-                       of its events touches a kept asset.
+                       of its events touches a kept asset. --assets ID,ID,... works too.
           --from T     keep frames received at or after T
           --to T       keep frames received at or before T
-                       (T: ISO-8601 UTC like 2026-09-24T15:09:39.5Z, or epoch milliseconds;
+                       (T: ISO-8601 like 2026-09-24T15:09:39.5Z or with an offset, or epoch milliseconds;
                        the receive clock is used, not the exchange timestamp)
           --envelope   print whole tape lines (header, frame envelopes with receive times,
                        connection events, footer) instead of bare frames
@@ -46,11 +46,16 @@ enum TapeCatCommand: Subcommand {
 
     static func run(_ words: [String]) throws -> Int32 {
         let arguments = try Arguments(
-            words, options: ["asset", "from", "to"], flags: ["envelope", "skip-text", "strict", "help"])
+            words, options: ["asset", "assets", "from", "to"], flags: ["envelope", "skip-text", "strict", "help"])
         guard !arguments.positionals.isEmpty else { throw UsageError("name at least one tape") }
-        let assets = Set(arguments.values("asset"))
+        let assets = Set(TapeCommand.assets(arguments))
         let from = try TapeCommand.time(arguments, "from") ?? Int64.min
         let to = try TapeCommand.time(arguments, "to") ?? Int64.max
+        guard from <= to else {
+            throw UsageError(
+                "--from is after --to (\(arguments.value("from") ?? "") > \(arguments.value("to") ?? "")): "
+                    + "the window would be empty")
+        }
         let envelope = arguments.flag("envelope")
         let skipText = arguments.flag("skip-text")
         let output = StandardOutput()

@@ -88,10 +88,19 @@ public enum TapeCommand: Subcommand {
         return CommandError("\(error)")
     }
 
-    /// Parses `--from`/`--to`: ISO-8601 UTC or epoch milliseconds.
+    /// The `--asset ID` (repeatable) and `--assets ID,ID` values together, as `replay run` spells it.
+    static func assets(_ arguments: Arguments) -> [String] {
+        arguments.values("asset")
+            + arguments.values("assets").flatMap { $0.split(separator: ",") }.map {
+                $0.trimmingCharacters(in: .whitespaces)
+            }.filter { !$0.isEmpty }
+    }
+
+    /// Parses `--from`/`--to`: epoch milliseconds or ISO-8601 (UTC, or with an offset, as
+    /// `replay run` takes them).
     static func time(_ arguments: Arguments, _ name: String) throws -> Int64? {
         guard let text = arguments.value(name) else { return nil }
-        guard let value = TapeFormat.parseTime(text) else {
+        guard let value = TapeFormat.parseTime(text) ?? (try? RunOptions.parseInstant(text, option: name)) else {
             throw UsageError(
                 "--\(name) must be an ISO-8601 UTC time (2026-09-24T15:09:39Z) or epoch ms between 1677 and 2262, not '\(text)'"
             )

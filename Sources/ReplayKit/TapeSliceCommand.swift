@@ -23,8 +23,9 @@ enum TapeSliceCommand: Subcommand {
 
         Options:
           -o, --output OUT  the tape to write
-          --asset ID        keep this asset (repeatable)
-          --from T, --to T  ISO-8601 UTC (2026-09-24T15:09:39Z) or epoch milliseconds, receive clock
+          --asset ID        keep this asset (repeatable; or --assets ID,ID,... as in replay run)
+          --from T, --to T  ISO-8601 (2026-09-24T15:09:39Z, or with an offset) or epoch milliseconds,
+                            receive clock
           -h, --help        show this help
 
         Examples:
@@ -37,7 +38,7 @@ enum TapeSliceCommand: Subcommand {
     static func run(_ words: [String]) throws -> Int32 {
         var words = words
         if let index = words.firstIndex(of: "-o") { words[index] = "--output" }
-        let arguments = try Arguments(words, options: ["output", "asset", "from", "to"], flags: ["help"])
+        let arguments = try Arguments(words, options: ["output", "asset", "assets", "from", "to"], flags: ["help"])
         guard !arguments.positionals.isEmpty else { throw UsageError("name the tape to slice") }
         guard let output = arguments.value("output") else {
             throw UsageError("name the output tape with -o OUT.ndjson.zst")
@@ -45,7 +46,7 @@ enum TapeSliceCommand: Subcommand {
         let from = try TapeCommand.time(arguments, "from")
         let to = try TapeCommand.time(arguments, "to")
         if let from, let to, from > to { throw UsageError("--from is after --to") }
-        let assets = arguments.values("asset")
+        let assets = TapeCommand.assets(arguments)
         guard !assets.isEmpty || from != nil || to != nil else {
             throw UsageError("give --asset, --from or --to (otherwise the slice is the whole tape)")
         }

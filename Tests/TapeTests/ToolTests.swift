@@ -236,3 +236,37 @@ import Testing
         #expect(ns.connections == [0, 1, 2])
     }
 }
+
+/// Regression (newcomer review): `tape cat` took `--from` later than `--to` (0 lines, exit 0),
+/// `cat`/`slice` refused `+02:00` offsets that `replay run` takes, and they knew only `--asset`.
+@Suite struct TapeToolConsistencyTests {
+    let tape = Repo.fixture("tapes/g3-enrico-2026-09.ndjson.zst").path
+
+    @Test func catRefusesAnEmptyWindow() throws {
+        let (status, _, err) = try runReplay(["tape", "cat", tape, "--from", "2000", "--to", "1000"])
+        #expect(status == 64)
+        #expect(err.contains("--from is after --to (2000 > 1000)"), "\(err)")
+    }
+
+    @Test func offsetsMeanTheSameInstant() throws {
+        let (_, utc, _) = try runReplay(["tape", "cat", tape, "--to", "2026-09-24T16:29:45Z"])
+        let (status, offset, err) = try runReplay(["tape", "cat", tape, "--to", "2026-09-24T18:29:45+02:00"])
+        #expect(status == 0, "\(err)")
+        #expect(!utc.isEmpty && offset == utc)
+    }
+
+    @Test func assetsListWorksLikeRepeatedAsset() throws {
+        let (_, all, _) = try runReplay(["tape", "cat", tape])
+        let ids = Set(
+            all.split(separator: "\n").compactMap { line -> String? in
+                guard let range = line.range(of: #""asset_id":""#) else { return nil }
+                return String(line[range.upperBound...].prefix { $0 != "\"" })
+            })
+        let two = Array(ids.sorted().prefix(2))
+        #expect(two.count == 2)
+        let (_, repeated, _) = try runReplay(["tape", "cat", tape, "--asset", two[0], "--asset", two[1]])
+        let (status, listed, err) = try runReplay(["tape", "cat", tape, "--assets", two.joined(separator: ",")])
+        #expect(status == 0, "\(err)")
+        #expect(!repeated.isEmpty && listed == repeated)
+    }
+}

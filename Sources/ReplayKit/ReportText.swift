@@ -1,5 +1,6 @@
 // The human summary of a run report, printed at the end of `replay run`.
 import Foundation
+import Tape
 public import Verify
 
 /// Renders a `RunReport` as an aligned, readable summary. Every figure in it is also in the
@@ -15,13 +16,16 @@ public enum ReportText {
             ? "digest not computed (the run stopped before the end of the tape)"
             : "\(report.tape.digestAlgorithm) \(report.tape.contentDigest)"
         line("          \(report.tape.frameCount) frames, \(bytes(input.bytes)) of frames, \(digest)")
-        let types = input.messagesByType.sorted { $0.key < $1.key }.map { "\($0.key) \($0.value)" }
-        line("messages  \(types.joined(separator: ", "))")
+        // A G3 price_change message holds several entries, each counted (tape info counts messages).
+        let types = input.messagesByType.sorted { $0.key < $1.key }.map {
+            $0.key == "price_change" ? "price_change entries \($0.value)" : "\($0.key) \($0.value)"
+        }
+        line("messages  \(types.isEmpty ? "none" : types.joined(separator: ", "))")
         let options = report.options
         line(
             "options   \(options.workers) worker(s), routing \(options.routing), backpressure \(options.backpressure), speed \(options.speed)"
                 + (options.assetFilter.map { ", \($0.count) asset(s) selected" } ?? "")
-                + (options.timeWindow.map { ", window \($0)" } ?? ""))
+                + (options.timeWindow.map { ", window \(windowText($0))" } ?? ""))
         if let throughput = report.throughput {
             line(
                 String(
@@ -124,5 +128,14 @@ public enum ReportText {
         case ..<10_000_000: String(format: "%.1f KB", Double(count) / 1e3)
         default: String(format: "%.1f MB", Double(count) / 1e6)
         }
+    }
+}
+
+extension ReportText {
+    /// A time window as instants people read: `2026-09-24T16:30:00.000Z → end (receive clock)`.
+    static func windowText(_ window: RunReport.TimeWindow) -> String {
+        let from = window.fromNs.map { TapeFormat.iso8601(wallNs: $0) } ?? "start"
+        let to = window.toNs.map { TapeFormat.iso8601(wallNs: $0) } ?? "end"
+        return "\(from) → \(to) (\(window.basis) clock)"
     }
 }

@@ -37,3 +37,12 @@ import Testing
     ])
     #expect(!quiet.stderr.contains("note: --stall-timeout"), "stderr: \(quiet.stderr)")
 }
+
+/// Regression (newcomer review): the text report printed windows in raw nanoseconds and called
+/// G3 entries "price_change" messages (tape info counts messages).
+@Test func theTextReportShowsWindowsAsInstantsAndNamesEntries() throws {
+    let run = try ReplayBinary.run(["run", ReplayBinary.bundledTape, "--workers", "1", "--to", "1790267400000"])
+    #expect(run.status == ExitStatus.success, "stderr: \(run.stderr)")
+    #expect(run.stdoutText.contains("window start → 2026-09-24T16:30:00.000Z (receive clock)"), "\(run.stdoutText)")
+    #expect(run.stdoutText.contains("price_change entries "), "\(run.stdoutText)")
+}

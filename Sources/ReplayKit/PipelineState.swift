@@ -203,8 +203,8 @@ struct PipelineState {
             malformedLineCount: reader.report.malformedLines + parseIssueCount, malformedLines: malformed,
             tornTails: reader.report.tornTails.map {
                 RunReport.TornTail(
-                    file: $0.file, droppedBytes: $0.droppedLineBytes + $0.droppedCompressedBytes,
-                    lastGoodLine: $0.lastGoodLine)
+                    file: $0.file, lastGoodLine: $0.lastGoodLine, droppedLineBytes: $0.droppedLineBytes,
+                    droppedCompressedBytes: $0.droppedCompressedBytes)
             },
             unknownEventTypes: sink.filter.unknownEventTypes)
 

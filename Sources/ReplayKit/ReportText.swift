@@ -116,7 +116,13 @@ public enum ReportText {
             if input.malformedLines.count > 5 { line("    … and \(input.malformedLineCount - 5) more") }
         }
         for torn in input.tornTails {
-            line("  torn tail: \(torn.file) after line \(torn.lastGoodLine), \(torn.droppedBytes) bytes dropped")
+            if let text = torn.droppedLineBytes, let compressed = torn.droppedCompressedBytes {
+                line(
+                    "  torn tail: \(torn.file) after line \(torn.lastGoodLine): dropped \(text) bytes of an incomplete "
+                        + "line and \(compressed) undecodable compressed bytes")
+            } else {
+                line("  torn tail: \(torn.file) after line \(torn.lastGoodLine), \(torn.droppedBytes) bytes dropped")
+            }
         }
         line("status    \(report.status.rawValue)")
         return out

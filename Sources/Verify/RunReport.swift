@@ -237,16 +237,30 @@ extension RunReport {
         }
     }
 
-    /// A segment whose tail was torn (writer killed mid-write): bytes dropped after the last good line.
+    /// A segment whose tail was torn (writer killed mid-write): what was dropped after the last
+    /// good line.
     public struct TornTail: Codable, Sendable, Equatable {
         public var file: String
+        /// `droppedLineBytes + droppedCompressedBytes` (kept for older readers: it adds text and
+        /// compressed bytes, so prefer the two fields below).
         public var droppedBytes: Int
         /// 1-based number of the last complete line kept.
         public var lastGoodLine: Int
+        /// Decompressed bytes of the incomplete last line (text).
+        public var droppedLineBytes: Int?
+        /// Compressed bytes after the last complete zstd block, which could not be decoded.
+        public var droppedCompressedBytes: Int?
+
         public init(file: String, droppedBytes: Int, lastGoodLine: Int) {
             self.file = file
             self.droppedBytes = droppedBytes
             self.lastGoodLine = lastGoodLine
+        }
+
+        public init(file: String, lastGoodLine: Int, droppedLineBytes: Int, droppedCompressedBytes: Int) {
+            self.init(file: file, droppedBytes: droppedLineBytes + droppedCompressedBytes, lastGoodLine: lastGoodLine)
+            self.droppedLineBytes = droppedLineBytes
+            self.droppedCompressedBytes = droppedCompressedBytes
         }
     }
 

@@ -181,6 +181,9 @@ struct RunEndToEndTests {
             torn.first?.string("file").map { $0.hasSuffix(URL(fileURLWithPath: damaged).lastPathComponent) } == true)
         #expect(torn.first?.int("lastGoodLine") == malformedLineNumber)
         #expect((torn.first?.int("droppedBytes") ?? 0) > 0)
+        #expect(
+            torn.first?.int("droppedBytes")
+                == (torn.first?.int("droppedLineBytes") ?? -1) + (torn.first?.int("droppedCompressedBytes") ?? -1))
 
         let clean = try R.run(["run", tapes.prefix, "--workers", "2", "--json"])
         #expect(clean.status == ExitStatus.success, "stderr: \(clean.stderr)")
@@ -355,6 +358,9 @@ struct RunEndToEndTests {
         #expect(torn.first?.string("file") == stub)
         #expect(torn.first?.int("droppedBytes") == 5)
         #expect(torn.first?.int("lastGoodLine") == 0)
+        // Regression (newcomer review): text and compressed bytes are reported apart, not summed.
+        #expect(torn.first?.int("droppedLineBytes") == 0)
+        #expect(torn.first?.int("droppedCompressedBytes") == 5)
     }
 
     @Test func standardInputFromAPipeIsATape() throws {

@@ -424,7 +424,7 @@ struct CPUTimes {
 struct HealthWatchingClock: PacingClock {
     let manager: WorkerManager
     var base = MonotonicClock()
-    /// The first failed health check, if any.
+    /// The first failed health check, if any. Waits end early on an interrupt (Ctrl-C).
     var failure: EngineError?
     static let sliceNanos: UInt64 = 200_000_000
 
@@ -435,7 +435,8 @@ struct HealthWatchingClock: PacingClock {
     mutating func now() -> UInt64 { base.now() }
 
     mutating func wait(until deadline: UInt64) {
-        while failure == nil {
+        // Ctrl-C must not wait for the next frame's time (frames can be seconds apart at 1x).
+        while failure == nil && !RunInterrupt.requested {
             let current = base.now()
             if deadline <= current &+ Self.sliceNanos {
                 base.wait(until: deadline)

@@ -34,3 +34,26 @@ import Testing
     while workers.contains(where: processIsAlive) && ContinuousClock.now < deadline { usleep(10_000) }
     #expect(!workers.contains(where: processIsAlive), "worker processes left behind: \(workers)")
 }
+
+/// Regression (newcomer review): on a sparse tape at 1x, Ctrl-C waited for the next frame's
+/// time (seconds away) before stopping. Frames here are ~10 s apart; the run must stop well
+/// before the next one is due.
+@Test func sigintDoesNotWaitForTheNextFrameOfASparseTape() throws {
+    let scratch = try ScratchDirectory()
+    let tape = scratch.path("sparse.ndjson.zst")
+    let synth = try ReplayBinary.run(
+        ["tape", "synth", "-o", tape, "--assets", "2", "--duration", "60s", "--rate", "1", "--seed", "3"])
+    #expect(synth.status == ExitStatus.success, "synth: \(synth.stderr)")
+    var signalled = Date.distantFuture
+    // About 1 frame a second, replayed at 0.1x: about 10 s between frames.
+    let run = try ReplayBinary.run(["run", tape, "--workers", "1", "--speed", "0.1x"], timeout: .seconds(60)) {
+        process in
+        _ = waitForWorkerProcesses(of: process.processIdentifier, count: 1)
+        usleep(1_000_000)
+        signalled = Date()
+        kill(process.processIdentifier, SIGINT)
+    }
+    let stopped = Date()
+    #expect(run.status == ExitStatus.interrupted, "stderr: \(run.stderr)")
+    #expect(stopped.timeIntervalSince(signalled) < 5, "took \(stopped.timeIntervalSince(signalled)) s after SIGINT")
+}

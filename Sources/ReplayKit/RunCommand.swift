@@ -146,7 +146,7 @@ enum RunCommand: Subcommand {
         }
         RunInterrupt.install()
         defer { RunInterrupt.uninstall() }
-        let outcome: RunOutcome
+        var outcome: RunOutcome
         do {
             outcome = try ReplayRun.execute(options: options, notify: progress.notify)
         } catch let failed as RunFailed {
@@ -171,6 +171,9 @@ enum RunCommand: Subcommand {
             let differences = InvarianceCheck.compare(
                 outcome.report.assetDigests, workersA: options.workers, second.report.assetDigests,
                 workersB: other.workers)
+            outcome.report.invariance = RunReport.Invariance(
+                workers: options.workers, otherWorkers: other.workers, assets: outcome.report.assetDigests.count,
+                differences: differences)
             if differences.isEmpty {
                 if !options.quiet && !options.json {
                     print(

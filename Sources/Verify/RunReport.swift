@@ -32,6 +32,24 @@ public struct RunReport: Codable, Sendable, Equatable {
     public var status: Status
     /// Where the time went (seconds), for benchmarks that name the bottleneck. Never compared.
     public var stages: Stages?
+    /// `--check-invariance`: the same tape replayed with another worker count. Never compared.
+    public var invariance: Invariance?
+
+    /// The result of `--check-invariance`.
+    public struct Invariance: Codable, Sendable, Equatable {
+        /// This run's worker count and the other run's.
+        public var workers: Int
+        public var otherWorkers: Int
+        /// Assets compared, and the differences (empty when every final book is identical).
+        public var assets: Int
+        public var differences: [String]
+        public init(workers: Int, otherWorkers: Int, assets: Int, differences: [String]) {
+            self.workers = workers
+            self.otherWorkers = otherWorkers
+            self.assets = assets
+            self.differences = differences
+        }
+    }
 
     public init(
         tape: TapeIdentity, options: Options, input: InputStats = InputStats(), workers: [Worker],

@@ -16,6 +16,19 @@ struct InvarianceTests {
         #expect(!run.stderr.contains("differs"))
     }
 
+    /// Regression (newcomer review): with `--json` the invariance result was only a text line.
+    @Test func theInvarianceResultIsInTheJSONReport() throws {
+        let run = try ReplayBinary.run([
+            "run", ReplayBinary.bundledTape, "--workers", "2", "--check-invariance", "--json", "--quiet",
+        ])
+        #expect(run.status == ExitStatus.success, "stderr: \(run.stderr)")
+        let invariance = try #require(run.json?["invariance"] as? [String: Any], "\(run.stdoutText)")
+        #expect(invariance["workers"] as? Int == 2)
+        #expect(invariance["otherWorkers"] as? Int == 1)
+        #expect(invariance["assets"] as? Int == 28)
+        #expect((invariance["differences"] as? [Any])?.isEmpty == true)
+    }
+
     @Test func compareNamesTheDifferingAndTheMissingAsset() {
         let one = ["111": "aa", "222": "bb", "333": "cc"]
         let two = ["111": "aa", "222": "b0", "444": "dd"]

@@ -253,27 +253,22 @@ private func openingBook(_ asset: String = yesAsset, timestampMs: Int64 = 1_790_
     @Test func aMarketTradeSetsTheMarketsPriceWithoutCountingATrade() {
         let store = BookStore()
         apply(openingBook(yesAsset), to: store)
-        var trade = Array(noAsset.utf8)
-        var market = Array(marketA.utf8)
-        trade.withUnsafeMutableBytes { a in
-            market.withUnsafeMutableBytes { m in
-                store.applyMarketTrade(
-                    LastTradeEvent(
-                        assetID: UnsafeRawBufferPointer(a), market: UnsafeRawBufferPointer(m), timestampMs: 2,
-                        price: dec("0.61"), size: dec("5"), side: .bid))
+        func marketTrade(market: String, price: String) {
+            var trade = Array(noAsset.utf8)
+            var marketBytes = Array(market.utf8)
+            trade.withUnsafeMutableBytes { a in
+                marketBytes.withUnsafeMutableBytes { m in
+                    store.applyMarketTrade(
+                        LastTradeEvent(
+                            assetID: UnsafeRawBufferPointer(a), market: UnsafeRawBufferPointer(m), timestampMs: 2,
+                            price: dec(price), size: dec("5"), side: .bid))
+                }
             }
         }
+        marketTrade(market: marketA, price: "0.61")
         #expect(store.summary(assetID: yesAsset, depth: 0)?.lastTradePrice == "0.61")
         #expect(store.counters.lastTrades == 0)
-        var otherMarket = Array(marketB.utf8)
-        trade.withUnsafeMutableBytes { a in
-            otherMarket.withUnsafeMutableBytes { m in
-                store.applyMarketTrade(
-                    LastTradeEvent(
-                        assetID: UnsafeRawBufferPointer(a), market: UnsafeRawBufferPointer(m), timestampMs: 3,
-                        price: dec("0.9"), size: dec("5"), side: .bid))
-            }
-        }
+        marketTrade(market: marketB, price: "0.9")
         #expect(store.summary(assetID: yesAsset, depth: 0)?.lastTradePrice == "0.61")
         #expect(store.counters.snapshots == 1 && store.counters.unknownAssetEvents == 0)
     }

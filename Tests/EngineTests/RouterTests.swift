@@ -26,6 +26,24 @@ import Testing
         return records
     }
 
+    /// Every record in a channel's ring, described by `describe` (header, decoded record, and
+    /// the record's address for fields `DecodedRecord` leaves out).
+    func records(
+        _ channel: WorkerChannel, _ describe: (RecordHeader, DecodedRecord, UnsafeRawPointer) -> String
+    ) -> [String] {
+        var consumer = RingConsumer(
+            ring: channel.ring, dataWakeFD: channel.dataWakeFD, spaceWakeFD: channel.spaceWakeFD)
+        var seen: [String] = []
+        guard consumer.refresh() else { return [] }
+        while let pointer = consumer.next() {
+            let (header, record) = RecordCodec.decode(at: pointer)
+            seen.append(describe(header, record, pointer))
+            consumer.advance(Int(header.length))
+        }
+        consumer.release()
+        return seen
+    }
+
     @Test func entriesOfOneFrameGoToTheirAssetsWorkersInTapeOrder() throws {
         let manager = try WorkerManager(workerCount: 2, configuration: testConfiguration())
         var router = try Router(channels: manager.inputChannels, batchSize: 4)
@@ -59,22 +77,14 @@ import Testing
         }
         try router.flush()
         func slots(_ channel: WorkerChannel) -> [String] {
-            var consumer = RingConsumer(
-                ring: channel.ring, dataWakeFD: channel.dataWakeFD, spaceWakeFD: channel.spaceWakeFD)
-            var seen: [String] = []
-            guard consumer.refresh() else { return [] }
-            while let pointer = consumer.next() {
-                let (header, record) = RecordCodec.decode(at: pointer)
+            records(channel) { header, record, pointer in
                 let slot = RecordCodec.assetSlot(at: pointer, kind: header.kind)
                 switch record {
-                case .book(let e): seen.append("book \(string(e.assetID)) \(slot)")
-                case .priceChange(let e): seen.append("change \(string(e.assetID)) \(slot)")
-                default: seen.append("other")
+                case .book(let e): return "book \(string(e.assetID)) \(slot)"
+                case .priceChange(let e): return "change \(string(e.assetID)) \(slot)"
+                default: return "other"
                 }
-                consumer.advance(Int(header.length))
             }
-            consumer.release()
-            return seen
         }
         // Expected: per worker, an asset's slot is its rank among that worker's assets by first appearance.
         for worker in 0..<2 {
@@ -108,23 +118,14 @@ import Testing
         withLastTrade(asset: "asset-2", market: "0xnobook") { router.onLastTrade($0) }
         try router.flush()
         func kinds(_ worker: Int) -> [String] {
-            var consumer = RingConsumer(
-                ring: manager.inputChannels[worker].ring, dataWakeFD: manager.inputChannels[worker].dataWakeFD,
-                spaceWakeFD: manager.inputChannels[worker].spaceWakeFD)
-            var seen: [String] = []
-            guard consumer.refresh() else { return [] }
-            while let pointer = consumer.next() {
-                let (header, record) = RecordCodec.decode(at: pointer)
+            records(manager.inputChannels[worker]) { _, record, _ in
                 switch record {
-                case .book(let e): seen.append("book \(string(e.assetID)) \(string(e.market))")
-                case .lastTrade(let e): seen.append("trade \(string(e.assetID)) \(string(e.market))")
-                case .marketTrade(let e): seen.append("copy \(string(e.assetID)) \(string(e.market))")
-                default: seen.append("other")
+                case .book(let e): return "book \(string(e.assetID)) \(string(e.market))"
+                case .lastTrade(let e): return "trade \(string(e.assetID)) \(string(e.market))"
+                case .marketTrade(let e): return "copy \(string(e.assetID)) \(string(e.market))"
+                default: return "other"
                 }
-                consumer.advance(Int(header.length))
             }
-            consumer.release()
-            return seen
         }
         #expect(
             kinds(w1) == [

@@ -1,6 +1,7 @@
 // Helpers for the end-to-end tests of `replay run`: run the built binary as a subprocess with
 // bounded waits (output goes to files, so a chatty child never blocks on a full pipe), read the
 // JSON report, and build damaged or mutated tapes from the bundled one.
+import CommandLineSupport
 import Foundation
 import Glibc
 import ReplayKit
@@ -94,6 +95,20 @@ enum ReplayBinary {
 
 /// A fresh temporary directory, removed when the value is deinitialised.
 final class ScratchDirectory {
+    /// Writes a synthetic tape named `name` here with `replay tape synth` (expecting success) and
+    /// returns its path.
+    func synthTape(
+        _ name: String = "synth.ndjson.zst", assets: Int, duration: String, rate: String, seed: Int
+    ) throws -> String {
+        let tape = path(name)
+        let synth = try ReplayBinary.run([
+            "tape", "synth", "-o", tape, "--assets", String(assets), "--duration", duration, "--rate", rate,
+            "--seed", String(seed),
+        ])
+        #expect(synth.status == ExitStatus.success, "synth: \(synth.stderr)")
+        return tape
+    }
+
     let url: URL
 
     init() throws {

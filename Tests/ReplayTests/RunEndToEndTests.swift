@@ -409,10 +409,7 @@ struct RunEndToEndTests {
 
     @Test func aKilledWorkerFailsTheRunNamingItAndLeavesNoProcesses() throws {
         let scratch = try ScratchDirectory()
-        let tape = scratch.path("synth.ndjson.zst")
-        let synth = try R.run(
-            ["tape", "synth", "-o", tape, "--assets", "20", "--duration", "20s", "--rate", "200", "--seed", "3"])
-        #expect(synth.status == ExitStatus.success, "synth: \(synth.stderr)")
+        let tape = try scratch.synthTape("synth.ndjson.zst", assets: 20, duration: "20s", rate: "200", seed: 3)
         let report = scratch.path("report.json")
         let (run, victim, workers) = try runKillingAWorker(tape: tape, extra: ["--json", "--report", report])
         try expectNamedDeathAndNoLeftovers(run, victim, workers)
@@ -432,10 +429,7 @@ struct RunEndToEndTests {
     /// whole tape (30 s here; hours on a long recording) before failing.
     @Test func aKilledWorkerIsNoticedAtTheNextFrameOfAQuietPacedTape() throws {
         let scratch = try ScratchDirectory()
-        let tape = scratch.path("quiet.ndjson.zst")
-        let synth = try R.run(
-            ["tape", "synth", "-o", tape, "--assets", "2", "--duration", "30s", "--rate", "5", "--seed", "3"])
-        #expect(synth.status == ExitStatus.success, "synth: \(synth.stderr)")
+        let tape = try scratch.synthTape("quiet.ndjson.zst", assets: 2, duration: "30s", rate: "5", seed: 3)
         let (run, victim, workers) = try runKillingAWorker(tape: tape)
         try expectNamedDeathAndNoLeftovers(run, victim, workers)
         // Stopped while replaying (the message names the line), not after playing all of it.

@@ -7,10 +7,7 @@ import Testing
 /// A quiet one-market tape (its two assets, about one frame a second) and the index of a worker,
 /// of 3, that receives nothing from it (found with a run at max speed).
 func quietTapeWithAnIdleWorker(in scratch: ScratchDirectory, duration: String) throws -> (tape: String, idle: Int) {
-    let tape = scratch.path("quiet.ndjson.zst")
-    let synth = try ReplayBinary.run(
-        ["tape", "synth", "-o", tape, "--assets", "1", "--duration", duration, "--rate", "1", "--seed", "3"])
-    #expect(synth.status == ExitStatus.success, "synth: \(synth.stderr)")
+    let tape = try scratch.synthTape("quiet.ndjson.zst", assets: 1, duration: duration, rate: "1", seed: 3)
     let probe = try ReplayBinary.run(["run", tape, "--workers", "3", "--json"])
     let workers = probe.json?["workers"] as? [[String: Any]] ?? []
     let idle = workers.first { ($0["messagesProcessed"] as? Int) == 0 }?["index"] as? Int

@@ -8,10 +8,7 @@ import Testing
 /// of what was replayed, says it was interrupted, exits 130, and leaves no worker behind.
 @Test func sigintStopsARunCleanlyWithAPartialReport() throws {
     let scratch = try ScratchDirectory()
-    let tape = scratch.path("synth.ndjson.zst")
-    let synth = try ReplayBinary.run(
-        ["tape", "synth", "-o", tape, "--assets", "20", "--duration", "30s", "--rate", "200", "--seed", "3"])
-    #expect(synth.status == ExitStatus.success, "synth: \(synth.stderr)")
+    let tape = try scratch.synthTape("synth.ndjson.zst", assets: 20, duration: "30s", rate: "200", seed: 3)
     var workers: [pid_t] = []
     let run = try ReplayBinary.run(["run", tape, "--workers", "2", "--speed", "1x"], timeout: .seconds(60)) {
         process in
@@ -40,10 +37,7 @@ import Testing
 /// before the next one is due.
 @Test func sigintDoesNotWaitForTheNextFrameOfASparseTape() throws {
     let scratch = try ScratchDirectory()
-    let tape = scratch.path("sparse.ndjson.zst")
-    let synth = try ReplayBinary.run(
-        ["tape", "synth", "-o", tape, "--assets", "2", "--duration", "60s", "--rate", "1", "--seed", "3"])
-    #expect(synth.status == ExitStatus.success, "synth: \(synth.stderr)")
+    let tape = try scratch.synthTape("sparse.ndjson.zst", assets: 2, duration: "60s", rate: "1", seed: 3)
     var signalled = Date.distantFuture
     // About 1 frame a second, replayed at 0.1x: about 10 s between frames.
     let run = try ReplayBinary.run(["run", tape, "--workers", "1", "--speed", "0.1x"], timeout: .seconds(60)) {

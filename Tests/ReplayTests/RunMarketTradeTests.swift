@@ -11,10 +11,7 @@ import Testing
 /// trade to every worker of the market. Smallest tape that showed it: 4 assets, 2 s.
 @Test func exchangeHashResultsDoNotDependOnTheWorkerCount() throws {
     let scratch = try ScratchDirectory()
-    let tape = scratch.path("synth.ndjson.zst")
-    let synth = try ReplayBinary.run(
-        ["tape", "synth", "-o", tape, "--assets", "4", "--duration", "2s", "--rate", "200", "--seed", "1"])
-    #expect(synth.status == ExitStatus.success, "synth: \(synth.stderr)")
+    let tape = try scratch.synthTape("synth.ndjson.zst", assets: 4, duration: "2s", rate: "200", seed: 1)
     let golden = scratch.path("w1.golden.json")
     let one = try ReplayBinary.run(["run", tape, "--workers", "1", "--json", "--quiet", "--write-golden", golden])
     #expect(one.status == ExitStatus.success, "stderr: \(one.stderr)")

@@ -13,13 +13,10 @@ import Testing
 @Test(arguments: ["1x", "max"])
 func aStoppedWorkerAbortsTheRunNamingItAndLeavesNoProcess(speed: String) throws {
     let scratch = try ScratchDirectory()
-    let tape = scratch.path("synth.ndjson.zst")
     // At max speed the stopped worker's ring fills and the blocked router notices; at 1x the
     // ring never fills and the per-frame flush notices.
     let (rate, duration) = speed == "max" ? ("20000", "10s") : ("500", "30s")
-    let synth = try ReplayBinary.run(
-        ["tape", "synth", "-o", tape, "--assets", "20", "--duration", duration, "--rate", rate, "--seed", "5"])
-    #expect(synth.status == ExitStatus.success, "synth: \(synth.stderr)")
+    let tape = try scratch.synthTape(assets: 20, duration: duration, rate: rate, seed: 5)
     var workers: [pid_t] = []
     var stoppedPID: pid_t = 0
     var stoppedIndex = -1

@@ -34,12 +34,18 @@ public enum TapeError: Error, Sendable, Equatable, CustomStringConvertible {
     /// `replay tape import` was given something that is neither frames nor recorder records.
     case notACapture(file: String, reason: String)
 
+    /// The `notATape` reason for binary files (which `tape import` refuses too).
+    static let binaryReason = "it is a binary file, not text"
+
     public var description: String {
         switch self {
         case .fileNotFound(let path):
             return "\(path): no such file or directory. Check the path, or list the folder with `ls`."
         case .io(let path, let operation, let code):
             return "\(path): \(operation) failed: \(String(cString: strerror(code))) (errno \(code))."
+        case .notATape(let file, let reason) where reason == TapeError.binaryReason:
+            return "\(file): not a PolyTape tape: \(reason). Give a tape (.ndjson.zst or .ndjson), a folder of "
+                + "segments, or - for standard input."
         case .notATape(let file, let reason):
             // Standard input has no name to put into a runnable import command.
             let fromStandardInput = file == "-" || file == "<stdin>"
@@ -56,6 +62,10 @@ public enum TapeError: Error, Sendable, Equatable, CustomStringConvertible {
                 + "being written or copied and holds no frame to replay. Copy it again from its source; if its "
                 + "writer was killed at once, the data is in its other segments."
         case .empty(let file):
+            if file == "-" || file == "<stdin>" {
+                return
+                    "standard input was empty (0 bytes): nothing to read. Pipe a tape into it, or name the tape file."
+            }
             return "\(file): the file is empty (0 bytes): no header, no frames. "
                 + "A writer killed before its first flush leaves such a file; delete it."
         case .malformedLine(let file, let line, let reason):

@@ -279,6 +279,11 @@ public struct TapeHeader: Sendable, Equatable {
     public static func parse(line: UnsafeRawBufferPointer, file: String) throws(TapeError) -> TapeHeader {
         let object = JSONObjectView(bytes: Array(line))
         guard JSONBytes.isSingleValue(line), object.string("kind") == "header" else {
+            // Text has no NUL and few control bytes; a program or an image has many.
+            let control = line.prefix(4096).filter { $0 < 0x09 || ($0 > 0x0D && $0 < 0x20) }.count
+            if line.contains(0) || control * 20 > min(line.count, 4096) {
+                throw .notATape(file: file, reason: TapeError.binaryReason)
+            }
             throw .notATape(file: file, reason: "the first line is not a polytape header")
         }
         guard let format = object.string("format") else {

@@ -18,7 +18,7 @@ public enum ImportShape: String, Sendable, CaseIterable {
     /// What the shape looks like, for messages.
     public var summary: String {
         switch self {
-        case .rawFrames: "one raw frame per line; receive time taken from exchange timestamps"
+        case .rawFrames: "one raw frame per line; receive time taken from exchange timestamps where present"
         case .singleJSON: "one JSON frame in the whole file"
         case .timeKindText: "{\"t\",\"kind\",\"conn\",\"text\"} recorder records"
         case .payloadReceiveWall: "{\"payload\",\"receive_wall_ms\",\"receive_monotonic_ns\"} recorder records"

@@ -46,3 +46,14 @@ import Testing
     #expect(run.stdoutText.contains("window start → 2026-09-24T16:30:00.000Z (receive clock)"), "\(run.stdoutText)")
     #expect(run.stdoutText.contains("price_change entries "), "\(run.stdoutText)")
 }
+
+/// Regression (newcomer review): empty standard input was told to "delete it".
+@Test func emptyStandardInputSaysWhatToDo() throws {
+    let scratch = try ScratchDirectory()
+    let empty = scratch.path("empty")
+    try Data().write(to: URL(fileURLWithPath: empty))
+    let run = try ReplayBinary.run(["run", "-", "--quiet"], stdin: URL(fileURLWithPath: empty))
+    #expect(run.status == ExitStatus.failure)
+    #expect(run.stderr.contains("standard input was empty"), "\(run.stderr)")
+    #expect(!run.stderr.contains("delete it"), "\(run.stderr)")
+}

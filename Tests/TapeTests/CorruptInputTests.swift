@@ -76,11 +76,21 @@ import Testing
         var random = SeededRandom(seed: 9)
         try Data((0..<4096).map { _ in UInt8.random(in: 0...255, using: &random) }).write(
             to: URL(fileURLWithPath: path))
+        // Binary bytes: not a tape, and not a capture either (tape import refuses binaries), so
+        // the message does not send the user to tape import (regression, newcomer review).
         #expect {
             try readFrames([path])
         } throws: { error in
             guard case .notATape(let file, _) = error as? TapeError else { return false }
-            return file == path && "\(error)".contains("replay tape import")
+            return file == path && "\(error)".contains("binary file") && !"\(error)".contains("replay tape import")
+        }
+        // Text that is not a tape may be a capture: that message does suggest tape import.
+        let text = folder.file("notes.txt")
+        try "some notes\nnot a tape\n".write(toFile: text, atomically: true, encoding: .utf8)
+        #expect {
+            try readFrames([text])
+        } throws: { error in
+            "\(error)".contains("replay tape import \(text)")
         }
     }
 

@@ -80,12 +80,24 @@ enum RunCommand: Subcommand {
 
     /// True when the golden at `path` holds exchange-hash results (checks were on when it was
     /// recorded). Unreadable files say false here; the verification reports them.
-    static func goldenPinsExchangeHashes(_ path: String) -> Bool {
-        guard let data = FileManager.default.contents(atPath: path),
-            let object = try? JSONSerialization.jsonObject(with: data) as? [String: Any],
-            let hashes = object["exchangeHash"] as? [String: Any], let checked = hashes["checked"] as? Int
-        else { return false }
-        return checked > 0
+    /// The usage error for verifying against a golden recorded with the other `--exchange-hash`
+    /// setting (its hash results cannot be compared), or nil when the settings agree or the golden
+    /// does not say.
+    static func exchangeHashConflict(goldenPath: String, verifying: Bool) -> UsageError? {
+        guard let golden = try? Golden.load(goldenPath), let mode = golden.exchangeHashMode else { return nil }
+        switch (mode, verifying) {
+        case ("on", false):
+            return UsageError(
+                "--exchange-hash off cannot verify against \(goldenPath): it was recorded with exchange-hash checks "
+                    + "and pins their results; drop --exchange-hash off, or record a golden with it (--write-golden)")
+        case ("off", true):
+            return UsageError(
+                "\(goldenPath) was recorded with --exchange-hash off, so it pins no exchange-hash results: add "
+                    + "--exchange-hash off to verify against it, or record a golden with the checks on (--write-golden)"
+            )
+        default:
+            return nil
+        }
     }
 
     static func run(_ arguments: [String]) throws -> Int32 {
@@ -119,10 +131,10 @@ enum RunCommand: Subcommand {
         }
 
         try options.checkOutputPaths()
-        if !options.verifyExchangeHash, let golden = options.goldenPath, Self.goldenPinsExchangeHashes(golden) {
-            throw UsageError(
-                "--exchange-hash off cannot verify against \(golden): it was recorded with exchange-hash checks and "
-                    + "pins their results; drop --exchange-hash off, or record a golden with it (--write-golden)")
+        if let golden = options.goldenPath,
+            let conflict = Self.exchangeHashConflict(goldenPath: golden, verifying: options.verifyExchangeHash)
+        {
+            throw conflict
         }
         if let golden = options.goldenPath,
             let text = try? String(contentsOfFile: golden, encoding: .utf8), text.contains("\"levels\"")

@@ -66,6 +66,14 @@ public struct Golden: Codable, Sendable, Equatable {
             targets: targets.flatMap { $0.isEmpty ? nil : $0 })
     }
 
+    /// `on` or `off` when known: the recorded option, or for older goldens `on` when hashes were
+    /// checked (nil: cannot tell).
+    public var exchangeHashMode: String? {
+        if let mode = options.exchangeHash { return mode }
+        if let checked = exchangeHash?.checked, checked > 0 { return "on" }
+        return nil
+    }
+
     /// Pretty-printed JSON with sorted keys and a trailing newline: stable bytes.
     public func jsonData() throws -> Data {
         try StableJSON.encode(self)
@@ -127,20 +135,25 @@ public struct GoldenOptions: Codable, Sendable, Equatable {
     public var backpressure: String
     public var assetFilter: [String]?
     public var timeWindow: RunReport.TimeWindow?
+    /// `on` or `off`: whether the run checked the exchange's book hashes (absent in goldens
+    /// written before this field existed; then `exchangeHash.checked > 0` tells it was on).
+    public var exchangeHash: String?
     public init(
         workers: Int, routing: String, backpressure: String = "block", assetFilter: [String]? = nil,
-        timeWindow: RunReport.TimeWindow? = nil
+        timeWindow: RunReport.TimeWindow? = nil, exchangeHash: String? = nil
     ) {
         self.workers = workers
         self.routing = routing
         self.backpressure = backpressure
         self.assetFilter = assetFilter
         self.timeWindow = timeWindow
+        self.exchangeHash = exchangeHash
     }
     public init(_ options: RunReport.Options) {
         self.init(
             workers: options.workers, routing: options.routing, backpressure: options.backpressure,
-            assetFilter: options.assetFilter?.sorted(), timeWindow: options.timeWindow)
+            assetFilter: options.assetFilter?.sorted(), timeWindow: options.timeWindow,
+            exchangeHash: options.exchangeHash)
     }
 }
 

@@ -47,6 +47,19 @@ import Testing
     ])
     #expect(verify.status == ExitStatus.success, "stdout: \(verify.stdoutText)\nstderr: \(verify.stderr)")
     #expect(verify.stdoutText.contains("PASS"))
+    // Regression (newcomer review): checks on against it reported one hashStatus difference per book.
+    let checksOn = try ReplayBinary.run(["run", ReplayBinary.bundledTape, "--workers", "2", "--golden", golden])
+    #expect(checksOn.status == ExitStatus.usage, "stderr: \(checksOn.stderr)")
+    #expect(checksOn.stderr.contains("was recorded with --exchange-hash off"), "\(checksOn.stderr)")
+    #expect(checksOn.stderr.contains("add --exchange-hash off"), "\(checksOn.stderr)")
+    let report = scratch.path("on.json")
+    let run = try ReplayBinary.run(["run", ReplayBinary.bundledTape, "--workers", "2", "--quiet", "--report", report])
+    #expect(run.status == ExitStatus.success, "stderr: \(run.stderr)")
+    let verifyOn = try ReplayBinary.run(["verify", report, golden, "--json"])
+    #expect(verifyOn.status == ExitStatus.verificationFailed, "\(verifyOn.stdoutText)")
+    let differences = verifyOn.json?["differences"] as? [[String: Any]] ?? []
+    #expect(differences.count == 1, "\(verifyOn.stdoutText)")
+    #expect(differences.first?["kind"] as? String == "option")
 }
 
 /// Regression (newcomer review): with checks off the report said "0 checked …" and its options

@@ -219,6 +219,49 @@ import Verify
         #expect(differences[0].fields[0].expected == "all assets")
     }
 
+    /// Regression (newcomer review): a golden recorded with `--exchange-hash off` verified against a
+    /// run with the checks on gave one "hashStatus differs" per book, each blaming the book's levels.
+    @Test func hashCheckSettingThatDiffersIsOneOptionDifference() {
+        var offReport = Samples.report()
+        offReport.options.exchangeHash = "off"
+        offReport.exchangeHash = RunReport.ExchangeHashSummary()
+        for w in offReport.workers.indices {
+            offReport.workers[w].counters["exchangeHashChecked"] = 0
+            for b in offReport.workers[w].books.indices { offReport.workers[w].books[b].hashStatus = "none" }
+        }
+        var onReport = Samples.report()
+        onReport.options.exchangeHash = "on"
+        for w in onReport.workers.indices { onReport.workers[w].counters["exchangeHashChecked"] = 470 }
+        for (report, golden, expected, actual) in [
+            (onReport, Golden.make(from: offReport), "off", "on"),
+            (offReport, Golden.make(from: onReport), "on", "off"),
+        ] {
+            let result = Verifier.compare(report: report, golden: golden)
+            #expect(result.differences.count == 1, "\(result.differences.map(\.summary))")
+            #expect(result.differences.first?.kind == .option)
+            #expect(
+                result.differences.first?.fields
+                    == [FieldDifference(field: "options.exchangeHash", expected: expected, actual: actual)])
+            #expect(result.notes.contains { $0.contains("book hash statuses were not compared") })
+        }
+        // A golden from before the option was recorded: hashes checked tells it was on.
+        var legacy = Golden.make(from: onReport)
+        legacy.options.exchangeHash = nil
+        #expect(legacy.exchangeHashMode == "on")
+        #expect(Verifier.compare(report: offReport, golden: legacy).differences.first?.kind == .option)
+    }
+
+    /// A book whose digest is equal but whose flags differ is not said to differ "deeper in the book".
+    @Test func equalBookWithOtherFlagsSaysTheBookItselfIsEqual() {
+        var report = Samples.report()
+        let (w, b) = index(of: Samples.assetA, in: report)
+        report.workers[w].books[b].hashStatus = "diverged"
+        let difference = try! #require(Verifier.compare(report: report, golden: golden).differences.first)
+        #expect(difference.fields == [FieldDifference(field: "hashStatus", expected: "verified", actual: "diverged")])
+        #expect(difference.details.contains { $0.contains("the book itself is equal (same digest") })
+        #expect(!difference.details.contains { $0.contains("deeper in the book") })
+    }
+
     @Test func workerThatDiedIsADifference() {
         var report = Samples.report()
         report.workers[1].exit = .signal(9)

@@ -110,8 +110,10 @@ struct PipelineState {
     var stopped = false
     /// True when SIGINT/SIGTERM cut the run short.
     var interrupted = false
-    /// True when a worker died, stalled or went silent: the report says `failed`.
-    var failed = false
+    /// Set when a worker died, stalled or went silent: the report says `failed`, and why.
+    var failure: String?
+    /// Where SIGINT/SIGTERM cut the run short (file and line), for the report's status reasons.
+    var interruptedAt: String?
     var sideDataSent = false
     var headerAssets: [String] = []
     var summary = FrameSummary()
@@ -274,17 +276,44 @@ struct PipelineState {
         // Books that only ever had header side data (never a snapshot, e.g. assets outside
         // --assets) are listed but are no warning.
         let brokenBooks = untrusted.filter { $0.sinceLine != nil }.count
-        var problems = input.malformedLineCount + input.tornTails.count + hash.diverged + brokenBooks
-        for worker in workers {
-            problems += worker.counters["crossedBooks", default: 0] + worker.counters["topOfBookMismatches", default: 0]
+        var reasons: [String] = []
+        if let failure { reasons.append(failure) }
+        if let interruptedAt { reasons.append("interrupted at \(interruptedAt): the report covers what was replayed") }
+        // A run cut short before its first frame has its failure as the reason, not the tape.
+        if frames == 0, failure == nil, interruptedAt == nil {
+            reasons.append(
+                options.fromNs == nil && options.toNs == nil && options.assets == nil
+                    ? "the tape holds no frames: nothing was replayed"
+                    : "no frame of the tape was selected (--from/--to, --assets): nothing was replayed")
         }
+        if input.malformedLineCount > 0, let first = input.malformedLines.first {
+            reasons.append("\(input.malformedLineCount) malformed lines (first: \(first.file):\(first.line))")
+        }
+        for torn in input.tornTails {
+            reasons.append("torn tail in \(torn.file) after line \(torn.lastGoodLine)")
+        }
+        if hash.diverged > 0 {
+            reasons.append(
+                "\(hash.diverged) exchange-hash divergences"
+                    + (hash.firstDivergence.map { " (first: asset \($0.assetID) at tape line \($0.line))" } ?? ""))
+        }
+        if brokenBooks > 0 { reasons.append("\(brokenBooks) books untrusted after a connection break") }
+        for (counter, what) in [
+            ("crossedBooks", "crossed books"), ("topOfBookMismatches", "top-of-book mismatches with the exchange"),
+            ("deltasBeforeSnapshot", "price changes for books that had no snapshot yet (those books are incomplete)"),
+        ] {
+            let total = workers.reduce(0) { $0 + $1.counters[counter, default: 0] }
+            if total > 0 { reasons.append("\(total) \(what)") }
+        }
+        let status: RunReport.Status =
+            failure != nil || interruptedAt != nil ? .failed : reasons.isEmpty ? .ok : .warnings
         return RunReport(
             tape: RunReport.TapeIdentity(
                 paths: files, contentDigest: digest, digestAlgorithm: ContentDigest.algorithm, frameCount: frames),
             options: RunReport.Options(options), input: input, workers: workers,
             router: result.router?.namedCounts ?? [:], throughput: throughput, pacing: pacing,
             untrustedBooks: untrusted.sorted { $0.assetID < $1.assetID }, exchangeHash: hash,
-            assetDigests: assetDigests, status: interrupted || failed ? .failed : problems > 0 ? .warnings : .ok)
+            assetDigests: assetDigests, status: status, statusReasons: reasons)
     }
 
     static func bookEntry(_ book: BookSummary) -> RunReport.BookEntry {

@@ -125,6 +125,7 @@ public enum ReportText {
             }
         }
         line("status    \(report.status.rawValue)")
+        for reason in report.statusReasons ?? [] { line("          \(reason)") }
         return out
     }
 

@@ -236,6 +236,7 @@ public enum ReplayRun {
                 if state.stopped { break }
                 if RunInterrupt.requested {
                     state.interrupted = true
+                    state.interruptedAt = "\(reader.currentFile) line \(reader.currentLineNumber)"
                     notify(
                         .warning(
                             "interrupted at \(reader.currentFile) line \(reader.currentLineNumber): draining the workers and reporting what was replayed"
@@ -318,7 +319,7 @@ public enum ReplayRun {
         result.router = sink.router.stats
         // The report of a failed run: what was replayed, `status: failed`.
         func failedRun(_ message: String) -> RunFailed {
-            state.failed = true
+            state.failure = message
             let report = state.makeReport(
                 files: files, reader: reader, digest: reader.digest, sink: sink, result: result,
                 lateness: options.speed == .max ? nil : pacer.lateness, wallSeconds: Double(endNs - startNs) / 1e9)

@@ -30,6 +30,9 @@ public struct RunReport: Codable, Sendable, Equatable {
     /// Asset id → canonical book digest (hex). Independent of worker count and routing.
     public var assetDigests: [String: String]
     public var status: Status
+    /// Why the status is not `ok`, one short sentence each (empty when `ok`; absent in reports
+    /// written before this field existed).
+    public var statusReasons: [String]?
     /// Where the time went (seconds), for benchmarks that name the bottleneck. Never compared.
     public var stages: Stages?
     /// `--check-invariance`: the same tape replayed with another worker count. Never compared.
@@ -55,8 +58,9 @@ public struct RunReport: Codable, Sendable, Equatable {
         tape: TapeIdentity, options: Options, input: InputStats = InputStats(), workers: [Worker],
         router: [String: Int] = [:], throughput: Throughput? = nil, pacing: Pacing? = nil,
         untrustedBooks: [UntrustedBook] = [], exchangeHash: ExchangeHashSummary = ExchangeHashSummary(),
-        assetDigests: [String: String], status: Status = .ok
+        assetDigests: [String: String], status: Status = .ok, statusReasons: [String]? = nil
     ) {
+        self.statusReasons = statusReasons
         self.schema = Self.currentSchema
         self.tape = tape
         self.options = options

@@ -277,6 +277,12 @@ private struct Comparison {
     /// The run's own findings are not golden differences, but a reader should see them.
     mutating func noteRunStatus(report: RunReport) {
         guard report.status != .ok else { return }
+        if let reasons = report.statusReasons, !reasons.isEmpty {
+            notes.append(
+                "the run itself ended with status '\(report.status.rawValue)': " + reasons.joined(separator: "; "))
+            return
+        }
+        // Reports written before `statusReasons` existed: what their fields tell.
         var findings: [String] = []
         if report.input.malformedLineCount > 0 { findings.append("\(report.input.malformedLineCount) malformed lines") }
         if !report.input.tornTails.isEmpty { findings.append("\(report.input.tornTails.count) torn tails") }

@@ -64,6 +64,11 @@ import Testing
         #expect(total == 6_129)
         let snapshots = report.array("workers").reduce(0) { $0 + ($1.int("snapshots") ?? 0) }
         #expect(snapshots == 0)
+        // Books that never had a snapshot are incomplete: the run says so in its status.
+        #expect(report.string("status") == "warnings")
+        let reasons = report["statusReasons"] as? [String] ?? []
+        #expect(
+            reasons.contains { $0.hasPrefix("6129 price changes for books that had no snapshot yet") }, "\(reasons)")
     }
 
     /// A book that differs from its golden says where to look: the tape lines of the snapshot its

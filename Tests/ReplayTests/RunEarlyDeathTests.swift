@@ -19,6 +19,9 @@ import Verify
     } catch let error as RunFailed {
         let text = "\(error)"
         #expect(error.report.status == .failed)
+        // The report says why it failed (regression: `status failed` gave no reason).
+        let reasons = error.report.statusReasons ?? []
+        #expect(reasons.count == 1 && reasons[0].contains("exited with status 1"), "\(reasons)")
         #expect(text.contains("worker 0 (pid "), "\(text)")
         #expect(text.contains("exited with status 1 before the replay started; the run is incomplete"), "\(text)")
         #expect(!text.contains("Cause:"), "\(text)")

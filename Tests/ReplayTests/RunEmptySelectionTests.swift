@@ -35,3 +35,29 @@ func aSelectionThatMatchesNothingIsWarnedAbout(extra: [String], warning: String)
     try "# only a comment\n\n".write(toFile: file, atomically: true, encoding: .utf8)
     #expect(throws: UsageError.self) { try RunOptions.parse(["--assets-file", file]) }
 }
+
+/// Regression: a run that replayed nothing said `status ok` (a header-only tape) or `warnings`
+/// with no word of why; the status now carries its reasons, in the JSON and under the text
+/// report's status line.
+@Test func aRunThatReplaysNothingSaysWhyItsStatusIsWarnings() throws {
+    let scratch = try ScratchDirectory()
+    let header = try #require(try tapeLines(ReplayBinary.bundledTape).first)
+    let tape = try scratch.writeLines([header], to: "header-only.ndjson")
+    let empty = try ReplayBinary.run(["run", tape, "--workers", "1", "--json"])
+    #expect(empty.status == ExitStatus.success, "stderr: \(empty.stderr)")
+    let report = try #require(empty.json, "stdout: \(empty.stdoutText)")
+    #expect(report.string("status") == "warnings")
+    #expect(report["statusReasons"] as? [String] == ["the tape holds no frames: nothing was replayed"])
+
+    let unselected = try ReplayBinary.run(["run", ReplayBinary.bundledTape, "--workers", "1", "--to", "-5"])
+    #expect(unselected.status == ExitStatus.success, "stderr: \(unselected.stderr)")
+    #expect(unselected.stdoutText.contains("status    warnings"), "\(unselected.stdoutText)")
+    #expect(unselected.stdoutText.contains("no frame of the tape was selected"), "\(unselected.stdoutText)")
+}
+
+@Test func aCleanRunHasNoStatusReasons() throws {
+    let run = try ReplayBinary.run(["run", ReplayBinary.bundledTape, "--workers", "1", "--json"])
+    let report = try #require(run.json, "stderr: \(run.stderr)")
+    #expect(report.string("status") == "ok")
+    #expect(report["statusReasons"] as? [String] == [])
+}

@@ -22,6 +22,7 @@ import Testing
     #expect(run.stderr.contains("interrupted at \(tape) line"), "stderr: \(run.stderr)")
     #expect(run.stderr.contains("nothing was verified or recorded"), "stderr: \(run.stderr)")
     #expect(run.stdoutText.contains("status    failed"), "stdout: \(run.stdoutText)")
+    #expect(run.stdoutText.contains("interrupted at \(tape) line"), "the status says why: \(run.stdoutText)")
     // Regression (newcomer review): the digest line was blank, or (with the reader thread ahead)
     // the whole tape's digest; an interrupted run now never claims one.
     #expect(run.stdoutText.contains("digest not computed (the run stopped before the end of the tape)"))

@@ -286,6 +286,19 @@ import Verify
             ])
     }
 
+    @Test func theRunsOwnStatusReasonsAreTheNote() {
+        var report = Samples.report()
+        report.status = .warnings
+        report.statusReasons = ["3 price changes for books that had no snapshot yet (those books are incomplete)"]
+        let result = Verifier.compare(report: report, golden: Golden.make(from: report))
+        #expect(result.passed)
+        #expect(
+            result.notes == [
+                "the run itself ended with status 'warnings': "
+                    + "3 price changes for books that had no snapshot yet (those books are incomplete)"
+            ])
+    }
+
     @Test(arguments: [1, 2])
     func inputCountsAndHashTotalsAreComparedWhateverTheWorkerCount(workers: Int) {
         var report = Samples.report(workers: workers)

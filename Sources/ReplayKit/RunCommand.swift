@@ -178,7 +178,12 @@ enum RunCommand: Subcommand {
             var other = options
             other.workers = options.workers == 1 ? 2 : 1
             other.dumpBooksPath = nil
-            let second = try ReplayRun.execute(options: other, notify: progress.notify)
+            // The same tape again: its warnings were told by the first run; only progress is shown.
+            let second = try ReplayRun.execute(
+                options: other,
+                notify: { notice in
+                    if case .progress = notice { progress.notify(notice) }
+                })
             progress.finish()
             let differences = InvarianceCheck.compare(
                 outcome.report.assetDigests, workersA: options.workers, second.report.assetDigests,

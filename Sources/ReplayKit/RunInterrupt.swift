@@ -22,6 +22,9 @@ public enum RunInterrupt {
         for signalNumber in [SIGINT, SIGTERM] {
             signal(signalNumber) { number in
                 if RunInterrupt.requestedFlag.exchange(true, ordering: .relaxed) {
+                    // Only async-signal-safe calls here: write(2) of a static message.
+                    let message: StaticString = "\nreplay: second interrupt: stopping at once, without a report\n"
+                    _ = write(2, message.utf8Start, message.utf8CodeUnitCount)
                     signal(number, SIG_DFL)
                     raise(number)
                 }

@@ -29,6 +29,16 @@ struct InvarianceTests {
         #expect((invariance["differences"] as? [Any])?.isEmpty == true)
     }
 
+    /// Regression: the second run of the same tape told every warning again.
+    @Test func theSecondRunDoesNotRepeatTheFirstRunsWarnings() throws {
+        let run = try ReplayBinary.run([
+            "run", ReplayBinary.bundledTape, "--workers", "2", "--check-invariance", "--quiet", "--assets", "123",
+        ])
+        #expect(run.status == ExitStatus.success, "stderr: \(run.stderr)")
+        let warnings = run.stderr.split(separator: "\n").filter { $0.contains("--assets selected nothing") }
+        #expect(warnings.count == 1, "stderr: \(run.stderr)")
+    }
+
     @Test func compareNamesTheDifferingAndTheMissingAsset() {
         let one = ["111": "aa", "222": "bb", "333": "cc"]
         let two = ["111": "aa", "222": "b0", "444": "dd"]

@@ -52,3 +52,24 @@ import Testing
     #expect(run.status == ExitStatus.interrupted, "stderr: \(run.stderr)")
     #expect(stopped.timeIntervalSince(signalled) < 5, "took \(stopped.timeIntervalSince(signalled)) s after SIGINT")
 }
+
+/// Regression: a second Ctrl-C ended the run without a word. It still ends it at once (the
+/// default action of the signal), but says so, and the workers do not outlive it.
+@Test func aSecondSigintEndsTheRunAtOnceAndSaysSo() throws {
+    let scratch = try ScratchDirectory()
+    let tape = try scratch.synthTape("synth.ndjson.zst", assets: 4, duration: "60s", rate: "20", seed: 5)
+    var workers: [pid_t] = []
+    let run = try ReplayBinary.run(["run", tape, "--workers", "2", "--speed", "1x"], timeout: .seconds(60)) {
+        process in
+        workers = waitForWorkerProcesses(of: process.processIdentifier, count: 2)
+        kill(process.processIdentifier, SIGINT)
+        usleep(20_000)  // two signals sent back to back can arrive as one
+        kill(process.processIdentifier, SIGINT)
+    }
+    #expect(!run.timedOut)
+    #expect(run.stderr.contains("second interrupt: stopping at once, without a report"), "stderr: \(run.stderr)")
+    #expect(workers.count == 2)
+    let deadline = ContinuousClock.now + .seconds(10)
+    while workers.contains(where: processIsAlive) && ContinuousClock.now < deadline { usleep(10_000) }
+    #expect(!workers.contains(where: processIsAlive), "worker processes left behind: \(workers)")
+}

@@ -56,6 +56,15 @@ public enum ReplayRun {
         } catch {
             throw CommandError("\(error)")
         }
+        // A first file that is no tape at all stops the run before any worker is spawned, like a
+        // missing file: no partial report of a run that never started.
+        if let first = files.first, first != "-" {
+            do {
+                _ = try TapeReader(paths: [first]).next()
+            } catch {
+                throw CommandError("\(error)")
+            }
+        }
         let reader: ReadAheadTape
         do {
             // Reading on its own thread pays whenever there is a second core, even with exchange-hash

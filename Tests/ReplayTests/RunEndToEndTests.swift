@@ -339,9 +339,12 @@ struct RunEndToEndTests {
         let path = scratch.path(name)
         let blank = [UInt8]("\n\n\r\n".utf8)
         try Data(name.hasSuffix(".zst") ? rawZstdFrame(blank) : blank).write(to: URL(fileURLWithPath: path))
-        let run = try R.run(["run", path, "--workers", "1"])
+        let run = try R.run(["run", path, "--workers", "1", "--json"])
         #expect(run.status == ExitStatus.failure, "stdout: \(run.stdoutText)\nstderr: \(run.stderr)")
         #expect(run.stderr.contains("\(name): not a PolyTape tape"), "stderr: \(run.stderr)")
+        // Refused before the run starts, like a missing file: no report of a run that never ran
+        // (regression: `--json` printed a `failed` report of 0 frames, 0 books and two idle workers).
+        #expect(run.stdout.isEmpty, "stdout: \(run.stdoutText)")
     }
 
     /// Regression: a segment cut inside its zstd frame header reported "-1 bytes dropped".

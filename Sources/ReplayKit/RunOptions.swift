@@ -2,6 +2,7 @@
 import CommandLineSupport
 public import Foundation
 import Glibc
+import Tape
 
 /// Which clock `--from`/`--to` refer to.
 public enum TimeBasis: String, Sendable {
@@ -170,28 +171,19 @@ public struct RunOptions: Sendable {
         }
     }
 
-    /// Parses an instant given as epoch milliseconds or ISO-8601 (UTC unless it says otherwise).
-    /// Refused, not trapped, beyond what epoch ns in an Int64 hold (1677-09-21 to 2262-04-11).
+    /// Parses an instant given as epoch milliseconds or ISO-8601 (`TapeFormat.parseInstant`: a
+    /// date, or a date-time, UTC unless it gives an offset). Refused, not trapped, beyond what
+    /// epoch ns in an Int64 hold (1677-09-21 to 2262-04-11).
     public static func parseInstant(_ text: String, option: String) throws -> Int64 {
-        func nanoseconds(_ ms: Int64) throws -> Int64 {
-            let (ns, overflow) = ms.multipliedReportingOverflow(by: 1_000_000)
-            guard !overflow else {
-                throw UsageError("--\(option) '\(text)' is out of range: times must lie between 1677 and 2262")
-            }
-            return ns
+        switch TapeFormat.parseInstant(text) {
+        case .instant(let ns): return ns
+        case .outOfRange:
+            throw UsageError("--\(option) '\(text)' is out of range: times must lie between 1677 and 2262")
+        case .invalid:
+            throw UsageError(
+                "--\(option) must be epoch milliseconds or ISO-8601 like 2026-09-24T10:30:00Z, "
+                    + "2026-09-24T12:30+02:00 or 2026-09-24, not '\(text)'")
         }
-        if let ms = Int64(text) { return try nanoseconds(ms) }
-        let formatter = ISO8601DateFormatter()
-        for formatOptions: ISO8601DateFormatter.Options in [
-            [.withInternetDateTime, .withFractionalSeconds], [.withInternetDateTime],
-        ] {
-            formatter.formatOptions = formatOptions
-            if let date = formatter.date(from: text) ?? formatter.date(from: text + "Z") {
-                let ms = (date.timeIntervalSince1970 * 1000).rounded()
-                return try nanoseconds(abs(ms) < 1e15 ? Int64(ms) : Int64.max)
-            }
-        }
-        throw UsageError("--\(option) must be epoch milliseconds or ISO-8601 like 2026-09-24T10:30:00Z, not '\(text)'")
     }
 
     static func parseSeconds(_ text: String, option: String) throws -> Double {

@@ -96,16 +96,10 @@ public enum TapeCommand: Subcommand {
             }.filter { !$0.isEmpty }
     }
 
-    /// Parses `--from`/`--to`: epoch milliseconds or ISO-8601 (UTC, or with an offset, as
-    /// `replay run` takes them).
+    /// Parses `--from`/`--to` exactly as `replay run` does (`RunOptions.parseInstant`).
     static func time(_ arguments: Arguments, _ name: String) throws -> Int64? {
         guard let text = arguments.value(name) else { return nil }
-        guard let value = TapeFormat.parseTime(text) ?? (try? RunOptions.parseInstant(text, option: name)) else {
-            throw UsageError(
-                "--\(name) must be an ISO-8601 UTC time (2026-09-24T15:09:39Z) or epoch ms between 1677 and 2262, not '\(text)'"
-            )
-        }
-        return value
+        return try RunOptions.parseInstant(text, option: name)
     }
 
     /// Warnings about a read, for stderr.

@@ -43,13 +43,24 @@ public enum TapeFormat {
             parts.second, parts.millisecond)
     }
 
-    /// Parses an ISO-8601 UTC time (`2026-09-24T15:09:39Z`, with optional fraction and
-    /// `+00:00`) or epoch milliseconds into epoch ns.
-    /// nil as well for instants epoch ns cannot hold (before 1677-09-21 or after 2262-04-11).
-    public static func parseTime(_ text: String) -> Int64? {
+    /// What `parseInstant` made of a text.
+    public enum ParsedInstant: Equatable, Sendable {
+        /// Epoch nanoseconds.
+        case instant(Int64)
+        /// Well formed, but epoch ns cannot hold it (before 1677-09-21 or after 2262-04-11).
+        case outOfRange
+        /// Not epoch milliseconds and not an ISO-8601 date or date-time.
+        case invalid
+    }
+
+    /// Parses epoch milliseconds or ISO-8601: a date (`2026-09-24`, midnight UTC) or a date-time
+    /// with `T` or a space, minutes, optional seconds and fraction, and an optional zone: `Z`
+    /// or an offset `+HH:MM`, `+HHMM`, `+HH` (no zone: UTC). Every field is range-checked:
+    /// `2026-02-30`, `25:00` and a `+25:00` offset are invalid, not read as something else.
+    public static func parseInstant(_ text: String) -> ParsedInstant {
         if let milliseconds = Int64(text) {
             let (ns, overflow) = milliseconds.multipliedReportingOverflow(by: 1_000_000)
-            return overflow ? nil : ns
+            return overflow ? .outOfRange : .instant(ns)
         }
         let bytes = Array(text.utf8)
         func number(_ start: Int, _ length: Int) -> Int? {
@@ -62,41 +73,78 @@ public enum TapeFormat {
             return value
         }
         guard bytes.count >= 10, let year = number(0, 4), bytes[4] == 0x2D, let month = number(5, 2),
-            bytes[7] == 0x2D, let day = number(8, 2), (1...12).contains(month), (1...31).contains(day)
-        else { return nil }
+            bytes[7] == 0x2D, let day = number(8, 2), (1...12).contains(month),
+            (1...daysIn(month: month, year: year)).contains(day)
+        else { return .invalid }
         var hour = 0
         var minute = 0
         var second = 0
         var fractionNs: Int64 = 0
         var index = 10
-        if index < bytes.count, bytes[index] == 0x54 || bytes[index] == 0x20 {
-            guard let h = number(11, 2), bytes.count > 13, bytes[13] == 0x3A, let m = number(14, 2) else { return nil }
+        if index < bytes.count, bytes[index] == 0x54 || bytes[index] == 0x74 || bytes[index] == 0x20 {
+            guard let h = number(11, 2), bytes.count > 13, bytes[13] == 0x3A, let m = number(14, 2), h < 24, m < 60
+            else { return .invalid }
             hour = h
             minute = m
             index = 16
             if index < bytes.count, bytes[index] == 0x3A {
-                guard let s = number(17, 2) else { return nil }
+                guard let s = number(17, 2), s < 60 else { return .invalid }
                 second = s
                 index = 19
-                if index < bytes.count, bytes[index] == 0x2E {
+                if index < bytes.count, bytes[index] == 0x2E || bytes[index] == 0x2C {
                     index += 1
+                    let digitsStart = index
                     var scale: Int64 = 100_000_000
                     while index < bytes.count, bytes[index] >= 0x30, bytes[index] <= 0x39 {
                         fractionNs += Int64(bytes[index] - 0x30) * scale
                         scale /= 10
                         index += 1
                     }
+                    guard index > digitsStart else { return .invalid }
                 }
             }
         }
-        let rest = String(decoding: bytes[index...], as: UTF8.self)
-        guard rest.isEmpty || rest == "Z" || rest == "+00:00" || rest == "+0000" else { return nil }
+        var offsetSeconds = 0
+        if index < bytes.count {
+            switch bytes[index] {
+            case 0x5A, 0x7A:  // Z, z
+                guard index + 1 == bytes.count else { return .invalid }
+            case 0x2B, 0x2D:  // +, -
+                let sign = bytes[index] == 0x2D ? -1 : 1
+                guard let offsetHours = number(index + 1, 2), offsetHours < 24 else { return .invalid }
+                var offsetMinutes = 0
+                switch bytes.count - index {
+                case 3: break
+                case 5: offsetMinutes = number(index + 3, 2) ?? 60
+                case 6 where bytes[index + 3] == 0x3A: offsetMinutes = number(index + 4, 2) ?? 60
+                default: return .invalid
+                }
+                guard offsetMinutes < 60 else { return .invalid }
+                offsetSeconds = sign * (offsetHours * 3600 + offsetMinutes * 60)
+            default:
+                return .invalid
+            }
+        }
         let days = daysFromCivil(year: year, month: month, day: day)
-        let seconds = Int64(days) * 86_400 + Int64(hour * 3600 + minute * 60 + second)
+        let seconds = Int64(days) * 86_400 + Int64(hour * 3600 + minute * 60 + second - offsetSeconds)
         let (ns, overflow) = seconds.multipliedReportingOverflow(by: 1_000_000_000)
-        guard !overflow else { return nil }
+        guard !overflow else { return .outOfRange }
         let (total, overflowAgain) = ns.addingReportingOverflow(fractionNs)
-        return overflowAgain ? nil : total
+        return overflowAgain ? .outOfRange : .instant(total)
+    }
+
+    /// `parseInstant` as epoch ns; nil for invalid text and for instants epoch ns cannot hold.
+    public static func parseTime(_ text: String) -> Int64? {
+        if case .instant(let ns) = parseInstant(text) { return ns }
+        return nil
+    }
+
+    static func daysIn(month: Int, year: Int) -> Int {
+        switch month {
+        case 2: year % 4 == 0 && (year % 100 != 0 || year % 400 == 0) ? 29 : 28
+        case 4, 6, 9, 11: 30
+        default: 31
+        }
     }
 
     struct UTCParts {

@@ -49,7 +49,8 @@ import Testing
     (["--routing", "crc"], "--routing must be one of md5, jump, not 'crc'"),
     (
         ["--from", "yesterday"],
-        "--from must be epoch milliseconds or ISO-8601 like 2026-09-24T10:30:00Z, not 'yesterday'"
+        "--from must be epoch milliseconds or ISO-8601 like 2026-09-24T10:30:00Z, 2026-09-24T12:30+02:00 or 2026-09-24, "
+            + "not 'yesterday'"
     ),
     (["--golden", "a", "--write-golden", "b"], "--golden verifies and --write-golden records; use one of them"),
     (["--bless"], "--bless only goes with --write-golden FILE"),

@@ -69,7 +69,11 @@ import Testing
     }
 
     @Test(arguments: [
-        ("yesterday", "--start-time must be epoch milliseconds or ISO-8601 like 2026-09-24T10:30:00Z, not 'yesterday'"),
+        (
+            "yesterday",
+            "--start-time must be epoch milliseconds or ISO-8601 like 2026-09-24T10:30:00Z, 2026-09-24T12:30+02:00 or "
+                + "2026-09-24, not 'yesterday'"
+        ),
         ("2026-13-45T00:00:00Z", "--start-time must be epoch milliseconds or ISO-8601"),
         ("-5", "--start-time must be at or after 1970-01-01T00:00:00Z, not '-5'"),
         ("99999999999999", "--start-time '99999999999999' is out of range"),

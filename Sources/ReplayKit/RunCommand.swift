@@ -25,8 +25,9 @@ enum RunCommand: Subcommand {
         Input:
           TAPE...                 tape files or directories, in order (default: the bundled tape)
           --from TIME, --to TIME  replay only this window; epoch ms or ISO-8601 (UTC unless an
-                                  offset is given; a date alone is midnight UTC). Frames before --from are applied unpaced to
-                                  build book state; the run stops after --to
+                                  offset is given; a date alone is midnight UTC). Frames before
+                                  --from are applied unpaced to build book state; the run stops
+                                  after --to
           --time-basis receive|exchange
                                   which clock --from/--to use (default: receive)
           --assets ID,...         only route events of these assets (repeatable)

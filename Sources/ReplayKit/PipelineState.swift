@@ -199,7 +199,7 @@ struct PipelineState {
             let right = (fileOrder[b.element.file] ?? Int.max, b.element.line, b.offset)
             return left < right
         }.map(\.element)
-        let input = RunReport.InputStats(
+        var input = RunReport.InputStats(
             frames: frames, messagesByType: messagesByType, bytes: bytes,
             compressedBytes: Int(reader.report.compressedBytes),
             malformedLineCount: reader.report.malformedLines + parseIssueCount, malformedLines: malformed,
@@ -209,6 +209,9 @@ struct PipelineState {
                     droppedCompressedBytes: $0.droppedCompressedBytes)
             },
             unknownEventTypes: sink.filter.unknownEventTypes)
+        if !stopped && !interrupted && failure == nil {
+            input.endedWithFooter = reader.report.endedWithFooter
+        }
 
         var workers: [RunReport.Worker] = []
         var assetDigests: [String: String] = [:]

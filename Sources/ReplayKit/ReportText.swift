@@ -16,6 +16,11 @@ public enum ReportText {
             ? "digest not computed (the run stopped before the end of the tape)"
             : "\(report.tape.digestAlgorithm) \(report.tape.contentDigest)"
         line("          \(report.tape.frameCount) frames, \(bytes(input.bytes)) of frames, \(digest)")
+        if input.endedWithFooter == false {
+            line(
+                "          no footer: the recorder did not close the tape (a crash or kill); all it flushed was replayed"
+            )
+        }
         // A G3 price_change message holds several entries, each counted (tape info counts messages).
         let types = input.messagesByType.sorted { $0.key < $1.key }.map {
             $0.key == "price_change" ? "price_change entries \($0.value)" : "\($0.key) \($0.value)"

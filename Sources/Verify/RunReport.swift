@@ -229,6 +229,10 @@ extension RunReport {
         public var tornTails: [TornTail]
         /// Event types the reader did not know → messages (ignored, counted).
         public var unknownEventTypes: [String: Int]
+        /// Whether the tape's last line is a footer (the recorder closed it cleanly). Absent when
+        /// the run did not read to the end (interrupted, failed, stopped by `--to`) and in reports
+        /// written before the field existed. Informational; never compared with goldens.
+        public var endedWithFooter: Bool?
 
         public init(
             frames: Int = 0, messagesByType: [String: Int] = [:], bytes: Int = 0, compressedBytes: Int? = nil,

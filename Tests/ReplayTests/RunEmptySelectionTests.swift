@@ -61,3 +61,22 @@ func aSelectionThatMatchesNothingIsWarnedAbout(extra: [String], warning: String)
     #expect(report.string("status") == "ok")
     #expect(report["statusReasons"] as? [String] == [])
 }
+
+/// A tape whose recorder never wrote its footer (killed) is replayed in full, and the report
+/// says the recording did not end cleanly.
+@Test func aTapeWithoutItsFooterIsReplayedAndSaidToBeUnclosed() throws {
+    let scratch = try ScratchDirectory()
+    let lines = try tapeLines(ReplayBinary.bundledTape)
+    #expect(lineObject(try #require(lines.last))?["kind"] as? String == "footer")
+    let tape = try scratch.writeLines(Array(lines.dropLast()), to: "no-footer.ndjson")
+    let run = try ReplayBinary.run(["run", tape, "--workers", "1", "--json"])
+    let report = try #require(run.json, "stderr: \(run.stderr)")
+    #expect(report.object("input")["endedWithFooter"] as? Bool == false)
+    #expect(report.object("input").int("frames") == 110)
+    #expect(report.string("status") == "ok")
+    let text = try ReplayBinary.run(["run", tape, "--workers", "1"])
+    #expect(text.stdoutText.contains("no footer: the recorder did not close the tape"), "\(text.stdoutText)")
+
+    let whole = try ReplayBinary.run(["run", ReplayBinary.bundledTape, "--workers", "1", "--json"])
+    #expect(try #require(whole.json).object("input")["endedWithFooter"] as? Bool == true)
+}

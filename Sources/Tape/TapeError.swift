@@ -81,6 +81,9 @@ public enum TapeError: Error, Sendable, Equatable, CustomStringConvertible {
             return "\(directory): the folder holds no .ndjson.zst or .ndjson segments."
         case .closed:
             return "the tape writer was used after close()."
+        case .alreadyATape(let file, let format) where file == "-" || file == "<stdin>":
+            return "standard input is already a PolyTape tape (\(format)); nothing to import — "
+                + "replay it directly: pipe it into replay run -"
         case .alreadyATape(let file, let format):
             return "\(file) is already a PolyTape tape (\(format)); nothing to import — "
                 + "replay it directly: replay run \(file)"

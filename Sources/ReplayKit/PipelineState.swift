@@ -202,9 +202,14 @@ struct PipelineState {
             compressedBytes: Int(reader.report.compressedBytes),
             malformedLineCount: reader.report.malformedLines + parseIssueCount, malformedLines: malformed,
             tornTails: reader.report.tornTails.map {
-                RunReport.TornTail(
+                var torn = RunReport.TornTail(
                     file: $0.file, lastGoodLine: $0.lastGoodLine, droppedLineBytes: $0.droppedLineBytes,
                     droppedCompressedBytes: $0.droppedCompressedBytes)
+                if $0.corrupt {
+                    torn.corruptAt = $0.offset ?? -1
+                    torn.resumedAt = $0.resumedAt
+                }
+                return torn
             },
             unknownEventTypes: sink.filter.unknownEventTypes)
 

@@ -204,9 +204,14 @@ struct PipelineState {
             compressedBytes: Int(reader.report.compressedBytes),
             malformedLineCount: reader.report.malformedLines + parseIssueCount, malformedLines: malformed,
             tornTails: reader.report.tornTails.map {
-                RunReport.TornTail(
+                var torn = RunReport.TornTail(
                     file: $0.file, lastGoodLine: $0.lastGoodLine, droppedLineBytes: $0.droppedLineBytes,
                     droppedCompressedBytes: $0.droppedCompressedBytes)
+                if $0.corrupt {
+                    torn.corruptAt = $0.offset ?? -1
+                    torn.resumedAt = $0.resumedAt
+                }
+                return torn
             },
             unknownEventTypes: sink.filter.unknownEventTypes)
         if !stopped && !interrupted && failure == nil {
@@ -293,7 +298,14 @@ struct PipelineState {
             reasons.append("\(input.malformedLineCount) malformed lines (first: \(first.file):\(first.line))")
         }
         for torn in input.tornTails {
-            reasons.append("torn tail in \(torn.file) after line \(torn.lastGoodLine)")
+            if let offset = torn.corruptAt, offset >= 0 {
+                reasons.append(
+                    "corrupt data in \(torn.file) at compressed byte \(offset) (after line \(torn.lastGoodLine))")
+            } else if torn.corruptAt != nil {
+                reasons.append("corrupt data in \(torn.file) after line \(torn.lastGoodLine)")
+            } else {
+                reasons.append("torn tail in \(torn.file) after line \(torn.lastGoodLine)")
+            }
         }
         if hash.diverged > 0 {
             reasons.append(

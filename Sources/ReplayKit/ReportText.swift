@@ -121,7 +121,15 @@ public enum ReportText {
             if input.malformedLines.count > 5 { line("    … and \(input.malformedLineCount - 5) more") }
         }
         for torn in input.tornTails {
-            if let text = torn.droppedLineBytes, let compressed = torn.droppedCompressedBytes {
+            if let offset = torn.corruptAt {
+                let at = offset >= 0 ? " at compressed byte \(offset)" : ""
+                let rest =
+                    torn.resumedAt.map {
+                        "skipped \(torn.droppedCompressedBytes ?? 0) compressed bytes, resumed at byte \($0)"
+                    }
+                    ?? "\(torn.droppedCompressedBytes ?? 0) compressed bytes to the end of the file lost"
+                line("  corrupt data: \(torn.file)\(at) after line \(torn.lastGoodLine): \(rest)")
+            } else if let text = torn.droppedLineBytes, let compressed = torn.droppedCompressedBytes {
                 line(
                     "  torn tail: \(torn.file) after line \(torn.lastGoodLine): dropped \(text) bytes of an incomplete "
                         + "line and \(compressed) undecodable compressed bytes")

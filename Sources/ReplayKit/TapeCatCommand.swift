@@ -48,14 +48,10 @@ enum TapeCatCommand: Subcommand {
         let arguments = try Arguments(
             words, options: ["asset", "assets", "from", "to"], flags: ["envelope", "skip-text", "strict", "help"])
         guard !arguments.positionals.isEmpty else { throw UsageError("name at least one tape") }
-        let assets = Set(TapeCommand.assets(arguments))
-        let from = try TapeCommand.time(arguments, "from") ?? Int64.min
-        let to = try TapeCommand.time(arguments, "to") ?? Int64.max
-        guard from <= to else {
-            throw UsageError(
-                "--from is after --to (\(arguments.value("from") ?? "") > \(arguments.value("to") ?? "")): "
-                    + "the window would be empty")
-        }
+        let assets = Set(try TapeCommand.assets(arguments))
+        let window = try TapeCommand.window(arguments)
+        let from = window.from ?? Int64.min
+        let to = window.to ?? Int64.max
         let envelope = arguments.flag("envelope")
         let skipText = arguments.flag("skip-text")
         let output = StandardOutput()

@@ -89,11 +89,31 @@ public enum TapeCommand: Subcommand {
     }
 
     /// The `--asset ID` (repeatable) and `--assets ID,ID` values together, as `replay run` spells it.
-    static func assets(_ arguments: Arguments) -> [String] {
-        arguments.values("asset")
-            + arguments.values("assets").flatMap { $0.split(separator: ",") }.map {
-                $0.trimmingCharacters(in: .whitespaces)
-            }.filter { !$0.isEmpty }
+    /// Options that name no id at all (`--assets ""`) are a usage error, as in `replay run`: an
+    /// empty list would otherwise mean "no filter", the opposite of what was typed.
+    static func assets(_ arguments: Arguments) throws -> [String] {
+        let given = arguments.values("asset") + arguments.values("assets")
+        let ids = given.flatMap { $0.split(separator: ",") }.map { $0.trimmingCharacters(in: .whitespaces) }.filter {
+            !$0.isEmpty
+        }
+        if !given.isEmpty && ids.isEmpty {
+            throw UsageError(
+                "--asset/--assets named no asset id; give ids (--asset ID, repeated, or --assets ID,ID) "
+                    + "or leave the option out to keep every asset")
+        }
+        return ids
+    }
+
+    /// `--from` and `--to`; refused, with the words of `replay run`, when --from is after --to.
+    static func window(_ arguments: Arguments) throws -> (from: Int64?, to: Int64?) {
+        let from = try time(arguments, "from")
+        let to = try time(arguments, "to")
+        if let from, let to, from > to {
+            throw UsageError(
+                "--from is after --to (\(arguments.value("from") ?? "") > \(arguments.value("to") ?? "")): "
+                    + "the window would be empty")
+        }
+        return (from, to)
     }
 
     /// Parses `--from`/`--to` exactly as `replay run` does (`RunOptions.parseInstant`).

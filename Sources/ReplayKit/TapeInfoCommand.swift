@@ -20,12 +20,12 @@ enum TapeInfoCommand: Subcommand {
         exchange-clock time spans, frames by event type (objects inside array frames counted
         one by one; non-JSON frames such as PONG listed separately), what the Feed parser
         makes of them (books, price-change levels, trades, ..., parse errors), connection events, gaps
-        (gap events and disconnections), assets, torn tails and skipped lines, and the
-        compression ratio.
+        (gap events and disconnections), assets, torn tails, corrupt data (where, and whether
+        reading resumed at a later zstd frame), skipped lines, and the compression ratio.
 
         Options:
           --json     print one JSON object instead of text
-          --strict   exit 2 if the tape has a torn tail or malformed lines
+          --strict   exit 2 if the tape has a torn tail, corrupt data or malformed lines
           -h, --help show this help
 
         Examples:
@@ -106,8 +106,10 @@ enum TapeInfoCommand: Subcommand {
         )
         lines.append(
             "end:         \(read.endedWithFooter ? "clean (footer)" : "no footer (writer did not close cleanly)")")
+        let corrupt = read.tornTails.filter(\.corrupt).count
         lines.append(
-            "torn tails:  \(read.tornTails.count); malformed lines: \(read.malformedLines); unknown kinds: \(read.unknownKinds)"
+            "torn tails:  \(read.tornTails.count - corrupt); corrupt data: \(corrupt); malformed lines: \(read.malformedLines); "
+                + "unknown kinds: \(read.unknownKinds)"
         )
         lines.append(
             "size:        \(read.compressedBytes) bytes on disk, \(read.decompressedBytes) NDJSON bytes, ratio \(String(format: "%.2f", summary.compressionRatio))"
@@ -147,9 +149,16 @@ enum TapeInfoCommand: Subcommand {
         object["first_exchange_ms"] = summary.firstExchangeMs ?? NSNull()
         object["last_exchange_ms"] = summary.lastExchangeMs ?? NSNull()
         object["ended_with_footer"] = read.endedWithFooter
-        object["torn_tails"] = read.tornTails.map {
+        object["torn_tails"] = read.tornTails.filter { !$0.corrupt }.map {
             [
                 "file": $0.file, "last_good_line": $0.lastGoodLine, "dropped_line_bytes": $0.droppedLineBytes,
+                "dropped_compressed_bytes": $0.droppedCompressedBytes, "reason": $0.reason,
+            ] as [String: Any]
+        }
+        object["corrupt_data"] = read.tornTails.filter(\.corrupt).map {
+            [
+                "file": $0.file, "last_good_line": $0.lastGoodLine, "offset": $0.offset ?? NSNull(),
+                "resumed_at": $0.resumedAt ?? NSNull(), "dropped_line_bytes": $0.droppedLineBytes,
                 "dropped_compressed_bytes": $0.droppedCompressedBytes, "reason": $0.reason,
             ] as [String: Any]
         }

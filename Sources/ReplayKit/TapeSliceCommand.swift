@@ -43,10 +43,8 @@ enum TapeSliceCommand: Subcommand {
         guard let output = arguments.value("output") else {
             throw UsageError("name the output tape with -o OUT.ndjson.zst")
         }
-        let from = try TapeCommand.time(arguments, "from")
-        let to = try TapeCommand.time(arguments, "to")
-        if let from, let to, from > to { throw UsageError("--from is after --to") }
-        let assets = TapeCommand.assets(arguments)
+        let (from, to) = try TapeCommand.window(arguments)
+        let assets = try TapeCommand.assets(arguments)
         guard !assets.isEmpty || from != nil || to != nil else {
             throw UsageError("give --asset, --from or --to (otherwise the slice is the whole tape)")
         }

@@ -15,6 +15,8 @@ public enum TapeError: Error, Sendable, Equatable, CustomStringConvertible {
     case empty(file: String)
     /// The only input ends before its header line is complete (cut while written or copied).
     case headerCut(file: String, bytes: Int64)
+    /// The only input's compressed data is corrupt before its header line could be decoded.
+    case corruptBeforeHeader(TornTail)
     /// Strict mode only: a line that is not a valid tape record.
     case malformedLine(file: String, line: Int, reason: String)
     /// Strict mode only: the file ends in a torn tail.
@@ -61,6 +63,10 @@ public enum TapeError: Error, Sendable, Equatable, CustomStringConvertible {
             return "\(file): the tape ends inside its header line (after \(bytes) bytes of the file): it was cut while "
                 + "being written or copied and holds no frame to replay. Copy it again from its source; if its "
                 + "writer was killed at once, the data is in its other segments."
+        case .corruptBeforeHeader(let damage):
+            let at = damage.offset.map { " at compressed byte \($0)" } ?? ""
+            return "\(damage.file): \(damage.reason)\(at), before the tape's header line could be decoded: "
+                + "nothing in it can be replayed (this is damage, not a tape cut short). Copy it again from its source."
         case .empty(let file):
             if file == "-" || file == "<stdin>" {
                 return
@@ -81,6 +87,9 @@ public enum TapeError: Error, Sendable, Equatable, CustomStringConvertible {
             return "\(directory): the folder holds no .ndjson.zst or .ndjson segments."
         case .closed:
             return "the tape writer was used after close()."
+        case .alreadyATape(let file, let format) where file == "-" || file == "<stdin>":
+            return "standard input is already a PolyTape tape (\(format)); nothing to import — "
+                + "replay it directly: pipe it into replay run -"
         case .alreadyATape(let file, let format):
             return "\(file) is already a PolyTape tape (\(format)); nothing to import — "
                 + "replay it directly: replay run \(file)"
@@ -93,32 +102,61 @@ public enum TapeError: Error, Sendable, Equatable, CustomStringConvertible {
     }
 }
 
-/// What a reader dropped at the end of a segment that did not end cleanly (a writer killed
-/// mid-write, a copy cut short).
+/// What a reader dropped from a segment: a torn tail at its end (a writer killed mid-write, a
+/// copy cut short), or a stretch of corrupt compressed data (`corrupt`), which may lie in the
+/// middle of the segment when a later zstd frame could be read again (`resumedAt`).
 public struct TornTail: Sendable, Equatable, CustomStringConvertible {
     /// The segment file.
     public var file: String
-    /// The last complete line that was returned (1-based; 0 when none).
+    /// The last complete line that was returned before the damage (1-based; 0 when none).
     public var lastGoodLine: Int
-    /// Bytes of the incomplete last line that were dropped (decompressed bytes).
+    /// Bytes of the incomplete line(s) around the damage that were dropped (decompressed bytes).
     public var droppedLineBytes: Int
-    /// Compressed bytes at the end of the file that could not be decoded (the unfinished
-    /// zstd block or frame); 0 for plain NDJSON.
+    /// Compressed bytes that could not be decoded: for a torn tail the unfinished zstd block or
+    /// frame at the end of the file; for corrupt data everything from `offset` to `resumedAt`
+    /// (or to the end of the file); 0 for plain NDJSON.
     public var droppedCompressedBytes: Int
-    /// Why: "truncated zstd frame", "corrupt zstd data: ...", "incomplete last line", "empty file".
+    /// Why: "truncated zstd frame", "corrupt zstd data (...)", "incomplete last line", "empty file".
     public var reason: String
+    /// True for corrupt compressed data (the decoder refused it), false for a tail that is
+    /// merely missing (truncated frame, incomplete last line, empty file).
+    public var corrupt: Bool
+    /// Corrupt data only: the byte offset in the file of the first compressed byte whose lines
+    /// could not be decoded (the start of the zstd block that failed, where known).
+    public var offset: Int64?
+    /// Corrupt data only: the byte offset of the next zstd frame, where reading resumed; nil
+    /// when no later frame was found and the rest of the segment is lost.
+    public var resumedAt: Int64?
 
-    public init(file: String, lastGoodLine: Int, droppedLineBytes: Int, droppedCompressedBytes: Int, reason: String) {
+    public init(
+        file: String, lastGoodLine: Int, droppedLineBytes: Int, droppedCompressedBytes: Int, reason: String,
+        corrupt: Bool = false, offset: Int64? = nil, resumedAt: Int64? = nil
+    ) {
         self.file = file
         self.lastGoodLine = lastGoodLine
         self.droppedLineBytes = droppedLineBytes
         self.droppedCompressedBytes = droppedCompressedBytes
         self.reason = reason
+        self.corrupt = corrupt
+        self.offset = offset
+        self.resumedAt = resumedAt
     }
 
     public var description: String {
-        "\(file): torn tail after line \(lastGoodLine): \(reason); dropped \(droppedLineBytes) bytes of an "
-            + "incomplete line and \(droppedCompressedBytes) undecodable compressed bytes."
+        guard corrupt else {
+            return "\(file): torn tail after line \(lastGoodLine): \(reason); dropped \(droppedLineBytes) bytes of an "
+                + "incomplete line and \(droppedCompressedBytes) undecodable compressed bytes."
+        }
+        let at = offset.map { " at compressed byte \($0)" } ?? ""
+        if let resumedAt {
+            return "\(file): corrupt data in the middle of the segment\(at) (after line \(lastGoodLine)): \(reason); "
+                + "skipped \(droppedCompressedBytes) compressed bytes up to the next zstd frame at byte \(resumedAt) "
+                + "and read on from there; dropped \(droppedLineBytes) bytes of cut lines (later line numbers count "
+                + "the lines read)."
+        }
+        return "\(file): corrupt data\(at) (after line \(lastGoodLine)): \(reason); the \(droppedCompressedBytes) "
+            + "compressed bytes from there to the end of the file could not be decoded (no later zstd frame to "
+            + "resume at); dropped \(droppedLineBytes) bytes of a cut line."
     }
 }
 

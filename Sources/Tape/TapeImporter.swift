@@ -1,5 +1,6 @@
 // Importers: convert captures people already have into tapes, so they can be replayed and
 // verified too. The shape of each input is detected automatically.
+import CZstd
 import Foundation
 
 /// The foreign capture layouts the importer understands.
@@ -38,6 +39,10 @@ public enum ImportTimeSource: Sendable, Equatable {
     /// No time in the input and no start time given: frames stamped with the input file's
     /// modification time (epoch ns, whole milliseconds).
     case fileModificationTime(Int64)
+    /// Standard input with no time in it and no start time given: frames stamped with its
+    /// modification time (epoch ns, whole milliseconds): a redirected file's, or for a pipe the
+    /// time it was last written to.
+    case standardInputTime(Int64)
     /// No time in the input, no start time given and no modification time readable: frames
     /// stamped with epoch 0 (1970-01-01).
     case unknown
@@ -46,17 +51,19 @@ public enum ImportTimeSource: Sendable, Equatable {
     public var syntheticNs: Int64? {
         switch self {
         case .input: nil
-        case .startTime(let ns), .fileModificationTime(let ns): ns
+        case .startTime(let ns), .fileModificationTime(let ns), .standardInputTime(let ns): ns
         case .unknown: 0
         }
     }
 
-    /// Short name for reports: `input`, `start-time`, `file-modification-time`, `unknown`.
+    /// Short name for reports: `input`, `start-time`, `file-modification-time`,
+    /// `standard-input-time`, `unknown`.
     public var name: String {
         switch self {
         case .input: "input"
         case .startTime: "start-time"
         case .fileModificationTime: "file-modification-time"
+        case .standardInputTime: "standard-input-time"
         case .unknown: "unknown"
         }
     }
@@ -68,6 +75,9 @@ public enum ImportTimeSource: Sendable, Equatable {
         case .startTime(let ns): "the given start time \(TapeFormat.iso8601(wallNs: ns))"
         case .fileModificationTime(let ns):
             "the file's modification time \(TapeFormat.iso8601(wallNs: ns)) (not when the frames were received)"
+        case .standardInputTime(let ns):
+            "the modification time of standard input \(TapeFormat.iso8601(wallNs: ns)) (for a pipe, when it was last "
+                + "written to; not when the frames were received)"
         case .unknown: "1970-01-01T00:00:00.000Z (the file's modification time could not be read)"
         }
     }
@@ -191,24 +201,48 @@ public enum TapeImporter {
         return text
     }
 
-    /// A zstd-compressed input: a tape (refused, it needs no import) or something else.
-    static func refuseCompressed(_ input: String) throws(TapeError) -> Never {
-        let format: String
-        do {
-            let reader = try TapeReader(path: input)
-            _ = try reader.next()
-            format = reader.header?.format ?? ""
-        } catch let error as TapeError {
-            if case .unsupportedFormat = error { throw error }
-            format = ""
-        } catch {
-            format = ""
+    /// A zstd-compressed input: a tape (refused, it needs no import) or something else. Looks at
+    /// the bytes already read, so standard input (read once) is judged like a file.
+    static func refuseCompressed(_ input: String, _ bytes: [UInt8]) throws(TapeError) -> Never {
+        if let line = firstDecompressedLine(bytes) {
+            let header: Result<TapeHeader, TapeError> = line.withUnsafeBytes { raw in
+                Result { () throws(TapeError) in try TapeHeader.parse(line: raw, file: input) }
+            }
+            switch header {
+            case .success(let header): throw .alreadyATape(file: input, format: header.format)
+            case .failure(let error):
+                if case .unsupportedFormat = error { throw error }
+            }
         }
-        if !format.isEmpty { throw .alreadyATape(file: input, format: format) }
+        let decompress = input == "-" ? "zstd -d -o CAPTURE" : "zstd -d \(input) -o CAPTURE"
         throw .notACapture(
             file: input,
-            reason: "it is zstd-compressed but not a tape; decompress it first (zstd -d \(input) -o CAPTURE) "
-                + "and import the result")
+            reason: "it is zstd-compressed but not a tape; decompress it first (\(decompress)) and import the result")
+    }
+
+    /// The first line of zstd-compressed bytes, decoded in memory (nil when they do not decode
+    /// or the line is longer than 1 MiB).
+    static func firstDecompressedLine(_ bytes: [UInt8]) -> [UInt8]? {
+        guard let context = ZSTD_createDCtx() else { return nil }
+        defer { ZSTD_freeDCtx(context) }
+        var chunk = [UInt8](repeating: 0, count: 64 << 10)
+        var line: [UInt8] = []
+        return bytes.withUnsafeBytes { source -> [UInt8]? in
+            var inBuffer = ZSTD_inBuffer(src: source.baseAddress, size: source.count, pos: 0)
+            while line.count <= 1 << 20 {
+                let before = inBuffer.pos
+                let (result, produced) = chunk.withUnsafeMutableBytes { target -> (Int, Int) in
+                    var outBuffer = ZSTD_outBuffer(dst: target.baseAddress, size: target.count, pos: 0)
+                    let result = ZSTD_decompressStream(context, &outBuffer, &inBuffer)
+                    return (result, outBuffer.pos)
+                }
+                guard ZSTD_isError(result) == 0 else { return nil }
+                if let newline = chunk[0..<produced].firstIndex(of: 0x0A) { return line + chunk[0..<newline] }
+                line += chunk[0..<produced]
+                if produced == 0, inBuffer.pos == before { return line }
+            }
+            return nil
+        }
     }
 
     /// Imports `inputs` (in order) into one tape at `output`, overwriting it atomically.
@@ -242,7 +276,7 @@ public enum TapeImporter {
                 throw TapeError.fileNotFound(path: input)
             }
             let bytes = [UInt8](data)
-            if bytes.starts(with: TapeFormat.zstdMagic) { try refuseCompressed(input) }
+            if bytes.starts(with: TapeFormat.zstdMagic) { try refuseCompressed(input, bytes) }
             let shape: ImportShape
             if let forcedShape {
                 guard bytes.contains(where: { !JSONBytes.isSpace($0) }) else {
@@ -269,7 +303,9 @@ public enum TapeImporter {
             if !parsed.timed {
                 if let startTimeNs {
                     timeSource = .startTime(startTimeNs)
-                } else if let modifiedNs = modificationTimeNs(input) {
+                } else if input == "-", let writtenNs = standardInputTimeNs() {
+                    timeSource = .standardInputTime(writtenNs)
+                } else if input != "-", let modifiedNs = modificationTimeNs(input) {
                     timeSource = .fileModificationTime(modifiedNs)
                 } else {
                     timeSource = .unknown
@@ -389,6 +425,16 @@ public enum TapeImporter {
         let ms = (date.timeIntervalSince1970 * 1000).rounded(.down)
         guard ms >= 0, ms < Double(Int64.max / 1_000_000) else { return nil }
         return Int64(ms) * 1_000_000
+    }
+
+    /// The modification time of standard input (`fstat`), cut to whole milliseconds: a file
+    /// redirected into it gives its modification time, a pipe the time it was last written to.
+    static func standardInputTimeNs() -> Int64? {
+        var info = stat()
+        guard fstat(0, &info) == 0 else { return nil }
+        let ms = Int64(info.st_mtim.tv_sec) * 1000 + Int64(info.st_mtim.tv_nsec) / 1_000_000
+        guard ms > 0, ms < Int64.max / 1_000_000 else { return nil }
+        return ms * 1_000_000
     }
 
     static func splitLines(_ bytes: [UInt8]) -> [[UInt8]] {

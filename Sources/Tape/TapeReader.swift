@@ -38,9 +38,11 @@ public struct TapeReadReport: Sendable {
     public var malformedLines: Int = 0
     /// The first `maxIssuesKept` malformed lines, with file and line number.
     public var issues: [TapeIssue] = []
-    /// Every torn tail, one per damaged segment.
+    /// Every torn tail (one per damaged segment end) and every stretch of corrupt compressed
+    /// data (`TornTail.corrupt`), in reading order.
     public var tornTails: [TornTail] = []
-    /// Bytes read from the files and bytes of NDJSON they decoded to.
+    /// Bytes read from the files (all of each file, also past corrupt data) and bytes of NDJSON
+    /// they decoded to.
     public var compressedBytes: Int64 = 0
     public var decompressedBytes: Int64 = 0
     /// True when the last segment ended with a footer (a clean close).
@@ -82,8 +84,25 @@ public final class TapeReader {
     private var isZstd = false
     @exclusivity(unchecked) private var segmentEnded = true
     @exclusivity(unchecked) private var expectHeader = false
+    /// The segment has a damage record (torn tail or corrupt data).
     private var tornRecorded = false
+    /// A damage record covers the end of the segment (torn tail, or corrupt data not resumed).
+    private var tailRecorded = false
     private var lastZstdHint = 0
+    /// File offset of `input[0]`, and of the input the decoder had consumed after its last
+    /// successful call (everything before it was decoded).
+    private var inputOffset: Int64 = 0
+    private var decodedOffset: Int64 = 0
+    /// File offset of the zstd frame being decoded.
+    private var frameOffset: Int64 = 0
+    /// While skipping corrupt data: the index of its record in `report.tornTails`.
+    private var skipping: Int?
+    /// After resuming at a later zstd frame, until a line is returned: the record's index.
+    @exclusivity(unchecked) private var openCorruption: Int?
+    /// The first line after resuming may be the rest of a line cut by the damage.
+    @exclusivity(unchecked) private var checkResumedLine = false
+    /// Strict mode: corrupt data that was skipped, thrown before reading on.
+    private var strictFailure: TornTail?
     private var fileSize: Int64 = 0
     private var fileConsumed: Int64 = 0
 
@@ -233,8 +252,21 @@ public final class TapeReader {
                 let start = lineStart
                 lineStart = newline + 1
                 scanFrom = lineStart
+                if checkResumedLine {
+                    // The first line of the frame where reading resumed: unless it is a whole JSON
+                    // object, it is the rest of a line cut by the damage, dropped with it.
+                    checkResumedLine = false
+                    let line = UnsafeRawBufferPointer(start: base + start, count: end - start)
+                    if end == start || output[start] != 0x7B || !JSONBytes.isSingleValue(line),
+                        let index = openCorruption
+                    {
+                        report.tornTails[index].droppedLineBytes += newline + 1 - start
+                        continue
+                    }
+                }
                 currentLineNumber += 1
                 if end == start { continue }
+                openCorruption = nil
                 report.lines += 1
                 currentLine = UnsafeRawBufferPointer(start: base + start, count: end - start)
                 return currentLine
@@ -242,7 +274,7 @@ public final class TapeReader {
             scanFrom = dataEnd
             if segmentEnded {
                 try finishFile()
-                if options.strict, tornRecorded, let torn = report.tornTails.last {
+                if options.strict, tailRecorded, let torn = report.tornTails.last {
                     throw TapeError.tornTail(torn)
                 }
                 continue
@@ -287,37 +319,134 @@ public final class TapeReader {
             return
         }
         while true {
-            if inputPosition == inputFilled {
-                let count = try readSome(into: input.baseAddress!, count: input.count)
+            if options.strict, let failure = strictFailure {
+                strictFailure = nil
+                throw TapeError.tornTail(failure)
+            }
+            if inputPosition == inputFilled || (skipping != nil && !resumeInBuffer()) {
+                // Refill; while skipping, the last bytes searched (at most 3) are kept in front so
+                // that a frame magic across two reads is still found.
+                let keep = inputFilled - inputPosition
+                if keep > 0 { memmove(input.baseAddress!, input.baseAddress! + inputPosition, keep) }
+                inputOffset += Int64(inputPosition)
                 inputPosition = 0
-                inputFilled = count
+                inputFilled = keep
+                let count = try readSome(into: input.baseAddress! + keep, count: input.count - keep)
+                inputFilled += count
                 if count == 0 {
                     segmentEnded = true
-                    if lastZstdHint != 0 {
+                    if let index = skipping {
+                        endSkip(index, resumedAt: nil, endOffset: inputOffset + Int64(inputFilled))
+                    } else if lastZstdHint != 0 {
                         recordTorn(reason: "truncated zstd frame (the file ends inside a compressed block)")
                     }
                     return
                 }
+                continue
             }
             // At most 16 KiB of input a call: when libzstd meets damaged data it returns an error
             // without reporting what that same call had already decoded, so a smaller step loses
             // at most the blocks of one step before the damage instead of a whole 1 MiB read.
+            if lastZstdHint == 0 { frameOffset = inputOffset + Int64(inputPosition) }
             let step = min(inputFilled, inputPosition + TapeReader.zstdInputStep)
             var inBuffer = ZSTD_inBuffer(src: input.baseAddress!, size: step, pos: inputPosition)
             var outBuffer = ZSTD_outBuffer(dst: output.baseAddress!, size: output.count, pos: dataEnd)
             let result = ZSTD_decompressStream(dctx, &outBuffer, &inBuffer)
+            if ZSTD_isError(result) != 0 {
+                // libzstd leaves the positions as they were before the failing call.
+                let code = ZSTD_getErrorCode(result)
+                let inHeader =
+                    code == ZSTD_error_prefix_unknown || code == ZSTD_error_frameParameter_unsupported
+                    || code == ZSTD_error_frameParameter_windowTooLarge
+                try startSkip(
+                    reason: "corrupt zstd data (\(String(cString: ZSTD_getErrorName(result))))",
+                    inFrameHeader: inHeader && decodedOffset == frameOffset)
+                continue
+            }
             inputPosition = inBuffer.pos
+            decodedOffset = inputOffset + Int64(inputPosition)
             let produced = outBuffer.pos - dataEnd
             dataEnd = outBuffer.pos
             report.decompressedBytes += Int64(produced)
-            if ZSTD_isError(result) != 0 {
-                let name = String(cString: ZSTD_getErrorName(result))
-                segmentEnded = true
-                recordTorn(reason: "corrupt zstd data (\(name))")
-                return
-            }
             lastZstdHint = result
             if produced > 0 { return }
+        }
+    }
+
+    /// The decoder refused the data: record where (the start of the zstd block whose lines are
+    /// lost, for files; the input consumed so far, for standard input), drop the cut line, and
+    /// skip ahead to the next zstd frame (see `resumeInBuffer`).
+    private func startSkip(reason: String, inFrameHeader: Bool) throws {
+        let cut = dataEnd - lineStart
+        dataEnd = lineStart
+        scanFrom = lineStart
+        if let index = openCorruption {
+            // Nothing was read since the last resume: the same damaged stretch goes on.
+            report.tornTails[index].droppedLineBytes += cut
+            report.tornTails[index].resumedAt = nil
+            skipping = index
+        } else {
+            var location = decodedOffset
+            if !inFrameHeader, fd > 0,
+                let boundary = ZstdStructure.lastBoundary(
+                    fd: fd, fileSize: fileSize, from: frameOffset, atOrBefore: location)
+            {
+                location = boundary
+            }
+            report.tornTails.append(
+                TornTail(
+                    file: currentFile, lastGoodLine: currentLineNumber, droppedLineBytes: cut,
+                    droppedCompressedBytes: 0, reason: reason, corrupt: true, offset: location))
+            skipping = report.tornTails.count - 1
+        }
+        tornRecorded = true
+        openCorruption = nil
+        checkResumedLine = false
+        // Search from the byte after where the failing call started: a frame magic there is the
+        // damaged frame's own.
+        if inputPosition < inputFilled { inputPosition += 1 }
+    }
+
+    /// While skipping corrupt data: looks for the next zstd frame magic in the unread input and
+    /// resumes there (true), or consumes all but the last 3 bytes (false). A segment that lost
+    /// its first line to the damage is not resumed: without its header the rest is unusable.
+    private func resumeInBuffer() -> Bool {
+        let magic = TapeFormat.zstdMagic
+        if currentLineNumber > 0 {
+            var index = inputPosition
+            while index + 4 <= inputFilled {
+                if input[index] == magic[0], input[index + 1] == magic[1], input[index + 2] == magic[2],
+                    input[index + 3] == magic[3]
+                {
+                    inputPosition = index
+                    endSkip(skipping!, resumedAt: inputOffset + Int64(index), endOffset: 0)
+                    return true
+                }
+                index += 1
+            }
+        }
+        inputPosition = max(inputPosition, inputFilled - 3)
+        return false
+    }
+
+    /// Ends a skip: at the frame found (`resumedAt`) or at the end of the file (`endOffset`).
+    private func endSkip(_ index: Int, resumedAt: Int64?, endOffset: Int64) {
+        skipping = nil
+        var record = report.tornTails[index]
+        let end = resumedAt ?? endOffset
+        record.droppedCompressedBytes = Int(max(0, end - (record.offset ?? end)))
+        record.resumedAt = resumedAt
+        report.tornTails[index] = record
+        if resumedAt != nil {
+            ZSTD_DCtx_reset(dctx, ZSTD_reset_session_only)
+            decodedOffset = end
+            frameOffset = end
+            lastZstdHint = 1
+            openCorruption = index
+            checkResumedLine = true
+            strictFailure = record
+        } else {
+            tailRecorded = true
         }
     }
 
@@ -335,13 +464,14 @@ public final class TapeReader {
     }
 
     private func recordTorn(reason: String) {
-        guard !tornRecorded else { return }
+        guard !tailRecorded else { return }
         tornRecorded = true
+        tailRecorded = true
         // The decoder outputs every complete block, so what is lost is everything after the
         // last complete zstd block. Walk the block headers to find it (files only; for stdin
         // the count of unread bytes is all that is known).
         var dropped = Int64(inputFilled - inputPosition)
-        if fd > 0, let end = ZstdStructure.completeBlocksEnd(fd: fd, fileSize: fileSize) {
+        if fd > 0, let end = ZstdStructure.completeBlocksEnd(fd: fd, fileSize: fileSize, from: frameOffset) {
             dropped = fileSize - end
         }
         report.tornTails.append(
@@ -364,7 +494,15 @@ public final class TapeReader {
         lastZstdHint = 0
         fileConsumed = 0
         fileSize = 0
+        inputOffset = 0
+        decodedOffset = 0
+        frameOffset = 0
+        skipping = nil
+        openCorruption = nil
+        checkResumedLine = false
+        strictFailure = nil
         tornRecorded = false
+        tailRecorded = false
         segmentEnded = false
         expectHeader = true
         ZSTD_DCtx_reset(dctx, ZSTD_reset_session_only)
@@ -397,6 +535,7 @@ public final class TapeReader {
                     file: currentFile, lastGoodLine: 0, droppedLineBytes: 0, droppedCompressedBytes: 0,
                     reason: "empty file"))
             tornRecorded = true
+            tailRecorded = true
             segmentEnded = true
             expectHeader = false
             return true
@@ -418,13 +557,18 @@ public final class TapeReader {
     private func finishFile() throws {
         let partial = dataEnd - lineStart
         if expectHeader, currentLineNumber == 0, paths.count == 1 {
+            if tornRecorded, let damage = report.tornTails.last, damage.corrupt {
+                // Corrupt compressed data before the first line: not a cut header, and nothing to read.
+                closeFile()
+                throw TapeError.corruptBeforeHeader(damage)
+            }
             // The only file ends before its first line does: a header cut short (its start is
-            // there, or compressed data was torn) is a damaged tape, not a foreign file.
+            // there, or compressed data was truncated) is a damaged tape, not a foreign file.
             let headerStart = Array(#"{"kind":"header""#.utf8)
             let startsLikeHeader =
                 partial >= headerStart.count
                 && headerStart.indices.allSatisfy { output[lineStart + $0] == headerStart[$0] }
-            if startsLikeHeader || (tornRecorded && partial == 0) {
+            if startsLikeHeader || (tailRecorded && partial == 0) {
                 closeFile()
                 throw TapeError.headerCut(file: currentFile, bytes: fileConsumed)
             }
@@ -441,7 +585,7 @@ public final class TapeReader {
             throw TapeError.notATape(file: currentFile, reason: "it holds only blank lines")
         }
         if partial > 0 {
-            if tornRecorded, var last = report.tornTails.popLast() {
+            if tailRecorded, var last = report.tornTails.popLast() {
                 last.droppedLineBytes = partial
                 report.tornTails.append(last)
             } else {
@@ -451,6 +595,7 @@ public final class TapeReader {
                         droppedCompressedBytes: 0, reason: "incomplete last line (no newline)"))
             }
             tornRecorded = true
+            tailRecorded = true
         }
         lineStart = 0
         dataEnd = 0
@@ -470,18 +615,48 @@ public final class TapeReader {
 }
 
 /// Reads the block structure of zstd frames (RFC 8878 §3.1) without decoding, to find
-/// where the last complete block of a truncated file ends.
+/// where the last complete block of a truncated file ends, and where a damaged block starts.
 enum ZstdStructure {
-    static func completeBlocksEnd(fd: Int32, fileSize: Int64) -> Int64? {
-        var offset: Int64 = 0
-        var lastComplete: Int64 = 0
+    /// The end of the last complete block (or frame header, or checksum) of the frames from
+    /// `from` on.
+    static func completeBlocksEnd(fd: Int32, fileSize: Int64, from start: Int64 = 0) -> Int64? {
+        var lastComplete = start
+        walk(fd: fd, fileSize: fileSize, from: start) { boundary in
+            lastComplete = boundary
+            return true
+        }
+        return lastComplete
+    }
+
+    /// The last block boundary (first block, block end, checksum end) at or before `limit`,
+    /// walking the frames from `from`; at least the end of the first frame's header when that
+    /// header is intact (the decoder fails in a block, not in a header it could read); nil when
+    /// `from` is past `limit`.
+    static func lastBoundary(fd: Int32, fileSize: Int64, from start: Int64, atOrBefore limit: Int64) -> Int64? {
+        guard start <= limit else { return nil }
+        var last = start
+        var first = true
+        walk(fd: fd, fileSize: fileSize, from: start) { boundary in
+            guard boundary <= limit || first else { return false }
+            first = false
+            last = boundary
+            return true
+        }
+        return last
+    }
+
+    /// Calls `body` with every complete boundary in order until it returns false or the
+    /// structure ends (end of file, a part cut short, or bytes that are not a frame).
+    private static func walk(fd: Int32, fileSize: Int64, from start: Int64, _ body: (Int64) -> Bool) {
+        var offset = start
         var header = [UInt8](repeating: 0, count: 18)
         func readAt(_ position: Int64, _ count: Int) -> Int {
             header.withUnsafeMutableBytes { pread(fd, $0.baseAddress!, count, off_t(position)) }
         }
         while offset + 4 <= fileSize {
             let got = readAt(offset, min(18, Int(fileSize - offset)))
-            guard got >= 5, Array(header[0..<4]) == TapeFormat.zstdMagic else { return lastComplete }
+            // A reserved descriptor bit set: not a frame header (damaged).
+            guard got >= 5, Array(header[0..<4]) == TapeFormat.zstdMagic, header[4] & 0x08 == 0 else { return }
             let descriptor = header[4]
             let singleSegment = descriptor & 0x20 != 0
             let dictionaryIDSize = [0, 1, 2, 4][Int(descriptor & 3)]
@@ -489,27 +664,26 @@ enum ZstdStructure {
             let headerSize = 5 + (singleSegment ? 0 : 1) + dictionaryIDSize + contentSizeSize
             let hasChecksum = descriptor & 0x04 != 0
             // A frame header cut short is not complete either (else the drop count goes negative).
-            guard offset + Int64(headerSize) <= fileSize else { return lastComplete }
+            guard offset + Int64(headerSize) <= fileSize else { return }
             offset += Int64(headerSize)
-            lastComplete = offset
+            guard body(offset) else { return }
             while true {
-                guard offset + 3 <= fileSize, readAt(offset, 3) == 3 else { return lastComplete }
+                guard offset + 3 <= fileSize, readAt(offset, 3) == 3 else { return }
                 let raw = UInt32(header[0]) | UInt32(header[1]) << 8 | UInt32(header[2]) << 16
                 let isLast = raw & 1 != 0
                 let type = (raw >> 1) & 3
                 let size = Int64(raw >> 3)
                 let contentSize: Int64 = type == 1 ? 1 : size
-                guard offset + 3 + contentSize <= fileSize else { return lastComplete }
+                guard offset + 3 + contentSize <= fileSize else { return }
                 offset += 3 + contentSize
-                lastComplete = offset
+                guard body(offset) else { return }
                 if isLast { break }
             }
             if hasChecksum {
-                guard offset + 4 <= fileSize else { return lastComplete }
+                guard offset + 4 <= fileSize else { return }
                 offset += 4
-                lastComplete = offset
+                guard body(offset) else { return }
             }
         }
-        return lastComplete
     }
 }

@@ -274,8 +274,15 @@ extension RunReport {
         public var lastGoodLine: Int
         /// Decompressed bytes of the incomplete last line (text).
         public var droppedLineBytes: Int?
-        /// Compressed bytes after the last complete zstd block, which could not be decoded.
+        /// Compressed bytes after the last complete zstd block, which could not be decoded; for
+        /// corrupt data, the compressed bytes skipped.
         public var droppedCompressedBytes: Int?
+        /// Present only for corrupt compressed data (not a torn tail): the byte offset in the file
+        /// of the first compressed byte whose lines were lost.
+        public var corruptAt: Int64?
+        /// Corrupt data only: the byte offset of the zstd frame where reading resumed (absent when
+        /// the rest of the segment was lost).
+        public var resumedAt: Int64?
 
         public init(file: String, droppedBytes: Int, lastGoodLine: Int) {
             self.file = file

@@ -285,7 +285,11 @@ private struct Comparison {
         // Reports written before `statusReasons` existed: what their fields tell.
         var findings: [String] = []
         if report.input.malformedLineCount > 0 { findings.append("\(report.input.malformedLineCount) malformed lines") }
-        if !report.input.tornTails.isEmpty { findings.append("\(report.input.tornTails.count) torn tails") }
+        let corrupt = report.input.tornTails.filter { $0.corruptAt != nil }.count
+        if report.input.tornTails.count > corrupt {
+            findings.append("\(report.input.tornTails.count - corrupt) torn tails")
+        }
+        if corrupt > 0 { findings.append("\(corrupt) stretches of corrupt data") }
         if !report.untrustedBooks.isEmpty { findings.append("\(report.untrustedBooks.count) untrusted books") }
         if report.exchangeHash.diverged > 0 {
             var text = "\(report.exchangeHash.diverged) exchange-hash divergences"

@@ -195,6 +195,47 @@ struct RunEndToEndTests {
         #expect(report.object("exchangeHash").int("diverged") == 0)
     }
 
+    /// Regression: a corrupt zstd frame in the middle of a tape ended the replay there and was
+    /// reported as a torn tail with 0 undecodable bytes. The run reads on from the next frame and
+    /// reports corrupt data with its offset and the bytes skipped.
+    @Test func corruptFrameInTheMiddleIsSkippedAndReportedAsCorruptData() throws {
+        let scratch = try ScratchDirectory()
+        let lines = try Self.linesWithoutFooter()
+        func block(_ part: ArraySlice<[UInt8]>) -> [UInt8] { part.flatMap { $0 + [0x0A] } }
+        let third = lines.count / 3
+        let first = rawZstdFrame(block(lines[..<third]))
+        var middle = rawZstdFrame(block(lines[third..<(2 * third)]))
+        middle[4] = 0xFF  // a frame descriptor with its reserved bit set: the decoder refuses it
+        let last = rawZstdFrame(block(lines[(2 * third)...]))
+        let path = scratch.path("corrupt-middle.ndjson.zst")
+        try Data(first + middle + last).write(to: URL(fileURLWithPath: path))
+        let kept = (lines[..<third] + lines[(2 * third)...]).filter { lineObject($0)?["kind"] as? String == "frame" }
+
+        let run = try R.run(["run", path, "--workers", "2", "--json"])
+        #expect(run.status == ExitStatus.success, "stderr: \(run.stderr)")
+        let report = try #require(run.json, "no JSON report: \(run.stderr)")
+        #expect(report.string("status") == "warnings")
+        let input = report.object("input")
+        #expect(input.int("frames") == kept.count)
+        let torn = input.array("tornTails")
+        #expect(torn.count == 1)
+        #expect(torn.first?.int("corruptAt") == first.count)
+        #expect(torn.first?.int("resumedAt") == first.count + middle.count)
+        #expect(torn.first?.int("droppedCompressedBytes") == middle.count)
+        #expect(torn.first?.int("lastGoodLine") == third)
+        #expect(
+            report["statusReasons"] as? [String] == [
+                "corrupt data in \(path) at compressed byte \(first.count) (after line \(third))"
+            ])
+
+        let text = try R.run(["run", path, "--workers", "2"])
+        #expect(
+            text.stdoutText.contains(
+                "corrupt data: \(path) at compressed byte \(first.count) after line \(third): skipped \(middle.count) "
+                    + "compressed bytes, resumed at byte \(first.count + middle.count)"), "\(text.stdoutText)")
+        #expect(!text.stdoutText.contains("torn tail"))
+    }
+
     @Test(arguments: ["plain", "zst"])
     func strictModeStopsAtTheFirstDamageNamingFileAndLine(kind: String) throws {
         let scratch = try ScratchDirectory()

@@ -32,6 +32,21 @@ import Testing
         }
     }
 
+    /// Standard input, without times: stamped with its own modification time, named as such,
+    /// and warned about like a file (it was stamped 1970 with no usable hint).
+    @Test func standardInputWarningNamesItsStamp() {
+        let input = ImportReport.Input(
+            file: "-", shape: .rawFrames, frames: 1, events: 0, skipped: [],
+            timeSource: .standardInputTime(1_737_825_347_000_000_000))
+        #expect(input.timeSource.name == "standard-input-time")
+        #expect(
+            TapeImportCommand.syntheticTimeWarning(input)
+                == "warning: -: no receive or exchange time found in the input, so the tape's times are synthetic: "
+                + "its frame is stamped with the modification time of standard input 2025-01-25T17:15:47.000Z (for a "
+                + "pipe, when it was last written to; not when the frames were received). Give the real start time "
+                + "with --start-time ISO8601|epoch-ms (e.g. --start-time 2026-09-24T16:29:39Z).")
+    }
+
     @Test func warningNamesTheFileTheStampAndTheOption() {
         let input = ImportReport.Input(
             file: "captures/bare.txt", shape: .rawFrames, frames: 4, events: 0, skipped: [],

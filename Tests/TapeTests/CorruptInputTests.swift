@@ -1,3 +1,4 @@
+import CZstd
 import Foundation
 import TestSupport
 import Testing
@@ -150,6 +151,148 @@ import Testing
             guard case .headerCut(let file, _) = error as? TapeError else { return false }
             return file == target && "\(error)".contains("ends inside its header line")
         }
+    }
+
+    /// Regression: corrupt bytes in the middle of a small single-frame tape (one zstd block, so
+    /// no line decodes) were reported as "the tape ends inside its header line"; it is corrupt
+    /// data at a place in the file, not a tape cut short.
+    @Test func corruptDataBeforeTheFirstLineIsNotAHeaderCut() throws {
+        let folder = TemporaryFolder()
+        defer { folder.remove() }
+        let path = try Self.makeTape(in: folder, frames: 300)
+        var bytes = [UInt8](try #require(FileManager.default.contents(atPath: path)))
+        for index in (bytes.count / 2)..<(bytes.count / 2 + 16) { bytes[index] ^= 0xFF }
+        try Data(bytes).write(to: URL(fileURLWithPath: path))
+        #expect {
+            try readFrames([path])
+        } throws: { error in
+            guard case .corruptBeforeHeader(let damage) = error as? TapeError else { return false }
+            let text = "\(error)"
+            return damage.file == path && damage.corrupt && damage.offset != nil && text.contains("corrupt zstd data")
+                && text.contains("not a tape cut short") && !text.contains("ends inside its header line")
+        }
+    }
+
+    /// Regression: corrupt data in the middle of a single-frame tape of several zstd blocks was
+    /// called a torn tail with 0 undecodable compressed bytes. It is corrupt data at a compressed
+    /// byte offset, the lines before it are read, and what follows it is counted as dropped.
+    @Test func corruptDataInTheMiddleOfTheOnlyFrameKeepsTheLinesBeforeIt() throws {
+        let folder = TemporaryFolder()
+        defer { folder.remove() }
+        let path = try Self.makeTape(in: folder, frames: 20000)
+        var bytes = [UInt8](try #require(FileManager.default.contents(atPath: path)))
+        var random = SeededRandom(seed: 11)
+        let damageStart = bytes.count * 3 / 4
+        for index in damageStart..<(damageStart + 512) { bytes[index] = UInt8.random(in: 0...255, using: &random) }
+        try Data(bytes).write(to: URL(fileURLWithPath: path))
+        let (frames, report, header) = try readFrames([path])
+        #expect(header != nil)
+        #expect(frames.count > 100 && frames.count < 20000, "\(frames.count) frames")
+        #expect(frames.prefix(100).compactMap(Self.frameNumber) == Array(1...100))
+        let damage = try #require(report.tornTails.first)
+        #expect(report.tornTails.count == 1)
+        #expect(damage.corrupt)
+        #expect(damage.reason.hasPrefix("corrupt zstd data ("))
+        #expect(damage.resumedAt == nil)
+        let offset = try #require(damage.offset)
+        #expect(offset > 0 && offset <= Int64(damageStart))
+        #expect(damage.droppedCompressedBytes == bytes.count - Int(offset))
+        #expect(damage.description.contains("\(path): corrupt data at compressed byte \(offset)"))
+        #expect(!damage.description.contains("torn tail"))
+        #expect(report.compressedBytes == Int64(bytes.count))
+        #expect(throws: TapeError.self) { try readFrames([path], strict: true) }
+    }
+
+    /// A tape of several zstd frames in one file: the middle frame is damaged (its header bytes
+    /// overwritten), the last one is intact.
+    static func threeFrameTape(in folder: TemporaryFolder, frames: Int, cutLine: Bool) throws -> (
+        path: String, starts: [Int], size: Int
+    ) {
+        var random = SeededRandom(seed: 21)
+        var text = Array(testHeader().renderLine()) + [0x0A]
+        for index in 1...frames {
+            let pad = (0..<8).map { _ in String(random.next(), radix: 16) }.joined()
+            text +=
+                Array(
+                    #"{"kind":"frame","recv_ns":\#(index),"mono_ns":\#(index),"conn":0,"seq":\#(index),"frame":{"n":\#(index),"pad":"\#(pad)"}}"#
+                        .utf8) + [0x0A]
+        }
+        // Cut into thirds at line ends, or a few bytes into a line.
+        var cuts = [0, text.count / 3, text.count * 2 / 3, text.count]
+        for index in 1...2 {
+            cuts[index] = text[cuts[index]...].firstIndex(of: 0x0A)! + 1 + (cutLine ? 7 : 0)
+        }
+        var file: [UInt8] = []
+        var starts: [Int] = []
+        for index in 0..<3 {
+            starts.append(file.count)
+            let chunk = Array(text[cuts[index]..<cuts[index + 1]])
+            var compressed = [UInt8](repeating: 0, count: ZSTD_compressBound(chunk.count))
+            let size = ZSTD_compress(&compressed, compressed.count, chunk, chunk.count, 1)
+            #expect(ZSTD_isError(size) == 0)
+            file += compressed.prefix(size)
+        }
+        for index in (starts[1] + 4)..<(starts[1] + 64) { file[index] = 0xFF }
+        let path = folder.file("frames.ndjson.zst")
+        try Data(file).write(to: URL(fileURLWithPath: path))
+        return (path, starts, file.count)
+    }
+
+    /// Regression: a corrupt zstd frame followed by good ones was reported as a torn tail with 0
+    /// dropped compressed bytes, and everything after it was lost. The reader now skips to the
+    /// next frame, counts the skipped bytes, names the place, and reads on; `tape info` shows the
+    /// file's real size (it showed 1048576, one read buffer).
+    @Test(arguments: [false, true])
+    func corruptFrameInTheMiddleIsSkippedCountedAndReadPast(cutLine: Bool) throws {
+        let folder = TemporaryFolder()
+        defer { folder.remove() }
+        let total = 20000
+        let (path, starts, size) = try Self.threeFrameTape(in: folder, frames: total, cutLine: cutLine)
+        #expect(size > 1 << 20)
+        let (frames, report, _) = try readFrames([path])
+        let numbers = frames.compactMap(Self.frameNumber)
+        #expect(numbers.count == frames.count)
+        #expect(numbers.first == 1 && numbers.last == total)
+        #expect(frames.count > total / 2 && frames.count < total * 3 / 4, "\(frames.count) frames")
+        // Two runs of consecutive frames: the first and last thirds.
+        let gap = try #require(numbers.indices.dropLast().first { numbers[$0 + 1] != numbers[$0] + 1 })
+        #expect(numbers[(gap + 1)...].elementsEqual((numbers[gap + 1])...total))
+        #expect(report.malformedLines == 0)
+        let damage = try #require(report.tornTails.first)
+        #expect(report.tornTails.count == 1)
+        #expect(damage.corrupt)
+        #expect(damage.offset == Int64(starts[1]))
+        #expect(damage.resumedAt == Int64(starts[2]))
+        #expect(damage.droppedCompressedBytes == starts[2] - starts[1])
+        #expect(damage.lastGoodLine == numbers[gap] + 1)  // header + frames
+        #expect((damage.droppedLineBytes > 0) == cutLine)
+        #expect(
+            damage.description.contains(
+                "corrupt data in the middle of the segment at compressed byte \(starts[1]) (after line \(numbers[gap] + 1))"
+            ))
+        #expect(damage.description.contains("skipped \(starts[2] - starts[1]) compressed bytes"))
+        #expect(report.compressedBytes == Int64(size))
+        #expect {
+            try readFrames([path], strict: true)
+        } throws: { error in
+            guard case .tornTail(let strict) = error as? TapeError else { return false }
+            return strict.corrupt && strict.offset == damage.offset && strict.resumedAt == damage.resumedAt
+        }
+        guard !cutLine else { return }
+        let (status, out, err) = try runReplay(["tape", "info", path])
+        #expect(status == 0)
+        #expect(out.contains("size:        \(size) bytes on disk"), "\(out)")
+        #expect(out.contains("torn tails:  0; corrupt data: 1;"), "\(out)")
+        #expect(err.contains("corrupt data in the middle of the segment"), "\(err)")
+        #expect(!err.contains("torn tail"), "\(err)")
+        let (_, json, _) = try runReplay(["tape", "info", "--json", path])
+        let object = try #require(try JSONSerialization.jsonObject(with: Data(json.utf8)) as? [String: Any])
+        #expect(object["compressed_bytes"] as? Int == size)
+        #expect((object["torn_tails"] as? [Any])?.isEmpty == true)
+        let corrupt = try #require((object["corrupt_data"] as? [[String: Any]])?.first)
+        #expect(corrupt["offset"] as? Int == starts[1])
+        #expect(corrupt["resumed_at"] as? Int == starts[2])
+        #expect(corrupt["dropped_compressed_bytes"] as? Int == starts[2] - starts[1])
     }
 
     @Test func newerFormatVersionIsRefusedWithItsName() throws {

@@ -105,6 +105,34 @@ import Testing
         #expect(Self.importing(path) == .alreadyATape(file: path, format: "polytape/1"))
     }
 
+    /// Regression: `replay tape import -` fed a zstd tape said "zstd-compressed but not a tape"
+    /// (the check read standard input a second time and found it empty); it says, as for a
+    /// file, that the input is already a tape.
+    @Test func aCompressedTapeOnStandardInputIsAlreadyATape() throws {
+        let folder = TemporaryFolder()
+        defer { folder.remove() }
+        let path = folder.file("tape.ndjson.zst")
+        let writer = try TapeWriter(
+            options: TapeWriterOptions(destination: .file(path, overwrite: true)), header: testHeader(),
+            nowWallNs: 0, nowMonoNs: 0)
+        try writer.close()
+        let bytes = try #require(FileManager.default.contents(atPath: path))
+        let output = folder.file("out.ndjson.zst")
+        let (status, _, err) = try runReplay(["tape", "import", "-", "-o", output], stdin: bytes)
+        #expect(status == 1)
+        #expect(
+            err.contains(
+                "standard input is already a PolyTape tape (polytape/1); nothing to import — replay it directly: "
+                    + "pipe it into replay run -"), "stderr: \(err)")
+        #expect(!err.contains("zstd-compressed"), "stderr: \(err)")
+        #expect(!FileManager.default.fileExists(atPath: output))
+        // The same words as for plain text on standard input.
+        let plain = Data(testHeader().renderLine() + [0x0A])
+        let (plainStatus, _, plainErr) = try runReplay(["tape", "import", "-", "-o", output], stdin: plain)
+        #expect(plainStatus == 1)
+        #expect(plainErr.contains("standard input is already a PolyTape tape (polytape/1)"), "stderr: \(plainErr)")
+    }
+
     @Test func compressedNonTapeSaysToDecompressFirst() throws {
         let folder = TemporaryFolder()
         defer { folder.remove() }

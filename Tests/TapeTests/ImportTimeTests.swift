@@ -48,6 +48,37 @@ import Testing
         #expect(header?.notes["synthetic_times"]?.contains("modification time 2025-01-25T17:15:47.000Z") == true)
     }
 
+    /// Regression: `replay tape import -` of frames without times dated the tape 1970 (standard
+    /// input has no file to take a modification time from). It takes standard input's own
+    /// (for a pipe, when it was written to), warns like a file import and offers --start-time.
+    @Test func standardInputWithoutTimesWarnsAndIsNotDated1970() throws {
+        let folder = TemporaryFolder()
+        defer { folder.remove() }
+        let output = folder.file("stdin.ndjson.zst")
+        let before = Int64(Date().timeIntervalSince1970 * 1000 - 1000) * 1_000_000
+        let (status, _, err) = try runReplay(["tape", "import", "-", "-o", output], stdin: Data("[]\n".utf8))
+        #expect(status == 0, "stderr: \(err)")
+        #expect(
+            err.contains(
+                "warning: -: no receive or exchange time found in the input, so the tape's times are synthetic: "
+                    + "its frame is stamped with the modification time of standard input "),
+            "stderr: \(err)")
+        #expect(err.contains("--start-time ISO8601|epoch-ms"), "stderr: \(err)")
+        #expect(!err.contains("1970"), "stderr: \(err)")
+        let (frames, _, header) = try readFrames([output], strict: true)
+        let created = try #require(header?.createdNs)
+        #expect(created >= before && created <= Int64(Date().timeIntervalSince1970 * 1000 + 1000) * 1_000_000)
+        #expect(frames.map(\.recvWallNs) == [created])
+        #expect(header?.notes["synthetic_times"]?.contains("the modification time of standard input") == true)
+
+        let (startStatus, out, startErr) = try runReplay(
+            ["tape", "import", "-", "--start-time", "2026-09-24T16:29:39.153Z", "-o", output], stdin: Data("[]\n".utf8))
+        #expect(startStatus == 0, "stderr: \(startErr)")
+        #expect(!startErr.contains("warning"), "stderr: \(startErr)")
+        #expect(out.contains("frames stamped with the given start time 2026-09-24T16:29:39.153Z"), "stdout: \(out)")
+        #expect(try readFrames([output], strict: true).2?.createdNs == Self.startNs)
+    }
+
     @Test(arguments: ["2026-09-24T16:29:39.153Z", "2026-09-24T18:29:39.153+02:00", "1790267379153"])
     func startTimeStampsEveryFrameOfAnInputWithoutTimes(_ startTime: String) throws {
         let folder = TemporaryFolder()

@@ -277,6 +277,41 @@ import Testing
         #expect(err.contains("--from is after --to (2000 > 1000)"), "\(err)")
     }
 
+    /// Regression: `tape slice` said only "--from is after --to"; it now says what `run` and
+    /// `cat` say, with the usage line and exit 64.
+    @Test func sliceRefusesAnEmptyWindowLikeRun() throws {
+        let folder = TemporaryFolder()
+        defer { folder.remove() }
+        let output = folder.file("slice.ndjson.zst")
+        let (status, _, err) = try runReplay(["tape", "slice", tape, "--from", "2000", "--to", "1000", "-o", output])
+        #expect(status == 64)
+        #expect(err.hasPrefix("Error: --from is after --to (2000 > 1000): the window would be empty\n"), "\(err)")
+        #expect(err.contains("Usage: replay tape slice"), "\(err)")
+        #expect(!FileManager.default.fileExists(atPath: output))
+    }
+
+    /// Regression: `--assets ""` named no asset and was taken as no filter (cat printed every
+    /// frame; slice with --from wrote every asset). Like `replay run --assets ""`, a usage error.
+    @Test(arguments: [["--assets", ""], ["--asset", ""], ["--assets", " , "]])
+    func anAssetOptionWithoutAnIdIsAUsageError(_ option: [String]) throws {
+        let folder = TemporaryFolder()
+        defer { folder.remove() }
+        let output = folder.file("slice.ndjson.zst")
+        let message =
+            "Error: --asset/--assets named no asset id; give ids (--asset ID, repeated, or --assets ID,ID) "
+            + "or leave the option out to keep every asset\n"
+        var (status, out, err) = try runReplay(["tape", "cat", tape] + option)
+        #expect(status == 64)
+        #expect(out.isEmpty)
+        #expect(err.hasPrefix(message), "\(err)")
+        #expect(err.contains("Usage: replay tape cat"), "\(err)")
+        (status, _, err) = try runReplay(["tape", "slice", tape, "--from", "1000", "-o", output] + option)
+        #expect(status == 64)
+        #expect(err.hasPrefix(message), "\(err)")
+        #expect(err.contains("Usage: replay tape slice"), "\(err)")
+        #expect(!FileManager.default.fileExists(atPath: output))
+    }
+
     @Test func offsetsMeanTheSameInstant() throws {
         let (_, utc, _) = try runReplay(["tape", "cat", tape, "--to", "2026-09-24T16:29:45Z"])
         let (status, offset, err) = try runReplay(["tape", "cat", tape, "--to", "2026-09-24T18:29:45+02:00"])

@@ -59,7 +59,11 @@ enum TapeWriteTestCommand: Subcommand {
                 try writer.flushIfDue(nowMonoNs: monoNow)
                 if writer.stats.flushes != flushes {
                     flushes = writer.stats.flushes
-                    let line = "flushed \(index)\n"
+                    // A flush by rotation (the old segment closed, the new one's header written)
+                    // happens before frame `index` is written to the new segment: that frame is
+                    // still pending unless a flush came after it.
+                    let durable = writer.flushDeadlineMonoNs == nil ? index : index - 1
+                    let line = "flushed \(durable)\n"
                     _ = line.withCString { Glibc.write(1, $0, strlen($0)) }
                 }
             }

@@ -223,10 +223,10 @@ struct RunEndToEndTests {
         #expect(torn.first?.int("resumedAt") == first.count + middle.count)
         #expect(torn.first?.int("droppedCompressedBytes") == middle.count)
         #expect(torn.first?.int("lastGoodLine") == third)
+        // The first reason names the damage (the lost frames then make some books diverge).
         #expect(
-            report["statusReasons"] as? [String] == [
-                "corrupt data in \(path) at compressed byte \(first.count) (after line \(third))"
-            ])
+            (report["statusReasons"] as? [String])?.first
+                == "corrupt data in \(path) at compressed byte \(first.count) (after line \(third))")
 
         let text = try R.run(["run", path, "--workers", "2"])
         #expect(

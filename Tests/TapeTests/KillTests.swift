@@ -69,4 +69,30 @@ import Testing
         #expect(again == frames)
         #expect(againReport.endedWithFooter)
     }
+
+    /// Regression (a rare failure of the test above: 20066 reported flushed, 20065 readable): a
+    /// rotation flushes the new segment's header before the frame that caused it is written, and
+    /// `write-test` reported that frame as flushed. Here only rotations flush (the interval is
+    /// never due), so every report must be exactly the frames of the segments closed so far.
+    @Test func aFlushByRotationDoesNotCountTheFrameStillPending() throws {
+        let folder = TemporaryFolder()
+        defer { folder.remove() }
+        let (status, out, err) = try runReplay([
+            "tape", "write-test", "--dir", folder.path, "--flush-ms", "10000", "--segment-bytes", "4096", "--frames",
+            "5000",
+        ])
+        #expect(status == 0, "\(err)")
+        let reported = out.split(separator: "\n").compactMap { line in
+            line.hasPrefix("flushed ") ? Int(line.dropFirst(8)) : nil
+        }
+        let segments = try FileManager.default.contentsOfDirectory(atPath: folder.path).sorted()
+        var closedTotals: [Int] = []
+        var total = 0
+        for segment in segments.dropLast() {
+            total += try readFrames([folder.path + "/" + segment]).0.count
+            closedTotals.append(total)
+        }
+        #expect(reported.count >= 2, "\(out)")
+        #expect(reported == closedTotals, "\(out)")
+    }
 }

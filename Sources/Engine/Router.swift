@@ -274,6 +274,33 @@ public struct Router: FeedSink {
         }
     }
 
+    /// A trade of a token that is not replayed (outside `--assets`) whose market has tokens
+    /// that are: every worker holding one of the market's tokens gets it as a market trade
+    /// (the market's last trade price is in every token's exchange hash). Counted in
+    /// `marketTradeCopies`, not in `routed`; the trade's own asset is not routed.
+    public mutating func onMarketTrade(_ event: LastTradeEvent) {
+        guard failure == nil, !event.market.isEmpty, event.market.count <= Int(UInt16.max) else { return }
+        let size = RecordCodec.size(event)
+        guard size <= maxRecordSize else {
+            stats.routingErrors += 1
+            return
+        }
+        var mask = UInt64.max
+        if workerCount > 1 {
+            // Workers learn markets from books and side data, as the router does.
+            guard let (index, _) = marketWorkers.lookup(event.market, hash: AssetTable.hash(event.market)) else {
+                return
+            }
+            mask = marketWorkerMasks[index]
+        }
+        for worker in 0..<workerCount where mask == .max || mask >> UInt64(worker) & 1 == 1 {
+            let sent = send(to: worker, size: size) { target, stamp in
+                RecordCodec.write(event, kind: .marketTrade, enqueueNanos: stamp, to: target, length: size)
+            }
+            if sent { stats.marketTradeCopies += 1 }
+        }
+    }
+
     public mutating func onTickSizeChange(_ event: TickSizeChangeEvent) {
         stats.tickSizeChanges += 1
         let size = RecordCodec.size(event)

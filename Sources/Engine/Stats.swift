@@ -86,7 +86,8 @@ public struct RouterStats: Sendable, Codable, Equatable {
     public var parseErrors: UInt64 = 0
     /// In-band control messages sent (side data, invalidation, queries, stops).
     public var controlMessages: UInt64 = 0
-    /// Copies of trades sent to the other workers of the trade's market (not in `routed`).
+    /// Trades sent as market trades (not in `routed`): copies to the other workers of the
+    /// trade's market, and trades of tokens left out by an asset filter (`onMarketTrade`).
     public var marketTradeCopies: UInt64 = 0
     /// Distinct assets seen.
     public var assets: Int = 0

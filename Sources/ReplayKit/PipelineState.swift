@@ -9,7 +9,12 @@ import Verify
 /// Per-frame context and filters, carried inside `PipelineSink` while the parser runs.
 struct PipelineFilter {
     /// `--assets`: only events for these assets are routed (nil: all).
-    var assets: Set<String>?
+    var assets: Set<String>? {
+        didSet { selection = assets.map { AssetSelection(assets: $0) } }
+    }
+    /// The markets of the `--assets` (AssetSelection's rule, shared with `replay tape cat|slice`):
+    /// trades of their other tokens go to their books as market trades.
+    var selection: AssetSelection?
     /// `--from`/`--to` on the exchange clock, in ms (nil: no bound).
     var fromMs: Int64?
     var toMs: Int64?
@@ -54,6 +59,11 @@ struct PipelineSink: FeedSink {
 
     mutating func onBook(_ event: BookEvent) {
         guard filter.admits(event.assetID, timestampMs: event.timestampMs) else { return }
+        if filter.selection != nil, !event.market.isEmpty {
+            filter.selection?.learn(
+                bookOf: String(decoding: event.assetID, as: UTF8.self),
+                market: String(decoding: event.market, as: UTF8.self))
+        }
         if filter.trackConnections {
             let asset = String(decoding: event.assetID, as: UTF8.self)
             filter.booksByConnection[filter.connection, default: []].insert(asset)
@@ -68,8 +78,18 @@ struct PipelineSink: FeedSink {
     }
 
     mutating func onLastTrade(_ event: LastTradeEvent) {
-        guard filter.admits(event.assetID, timestampMs: event.timestampMs) else { return }
-        router.onLastTrade(event)
+        if filter.admits(event.assetID, timestampMs: event.timestampMs) {
+            router.onLastTrade(event)
+            return
+        }
+        // A trade of the other token of an `--assets` market: the market's last trade price is
+        // in the kept token's exchange hash, so its book takes the price (a market trade).
+        if let selection = filter.selection, !event.market.isEmpty,
+            filter.toMs.map({ event.timestampMs <= $0 }) ?? true,
+            selection.markets.contains(String(decoding: event.market, as: UTF8.self))
+        {
+            router.onMarketTrade(event)
+        }
     }
 
     mutating func onTickSizeChange(_ event: TickSizeChangeEvent) {

@@ -30,7 +30,9 @@ enum RunCommand: Subcommand {
                                   after --to
           --time-basis receive|exchange
                                   which clock --from/--to use (default: receive)
-          --assets ID,...         only route events of these assets (repeatable)
+          --assets ID,...         only route events of these assets (repeatable); the trades of
+                                  the other token of their markets still set the last trade
+                                  price (as `replay tape cat|slice --asset` keep them)
           --assets-file FILE      the same, one asset id per line (# comments allowed)
           --strict                stop at the first malformed line or torn tail (exit 1)
 

@@ -160,6 +160,7 @@ public enum ReplayRun {
                     if let header = reader.header, !state.sideDataSent {
                         state.sideDataSent = true
                         state.headerAssets = header.assets
+                        sink.filter.selection?.learn(sideData: header.sideData)
                         for (asset, side) in header.sideData.sorted(by: { $0.key < $1.key })
                         where options.assets?.contains(asset) ?? true {
                             try sink.router.setSideData(

@@ -21,10 +21,13 @@ enum TapeCatCommand: Subcommand {
         --skip-text leaves them out. Frames that are not UTF-8 are left out (see --envelope).
 
         Options:
-          --asset ID   keep frames that touch this asset (repeatable). Frames are never cut
-                       up: a frame that holds events for several assets (an initial-dump
-                       array, a G3 price_change with both tokens) is printed whole when any
-                       of its events touches a kept asset. --assets ID,ID,... works too.
+          --asset ID   keep this asset's events (repeatable; --assets ID,ID,... works too),
+                       selected as `replay run --assets` and `replay tape slice --asset` do:
+                       a frame with events for other assets too (an initial-dump array, a
+                       G3 price_change with both tokens) is cut down to the kept events and
+                       entries, the recorded bytes of each kept one unchanged; trades of the
+                       other token of a kept asset's market are kept (the last trade price
+                       is per market); events with no asset id are kept; text frames are not.
           --from T     keep frames received at or after T
           --to T       keep frames received at or before T
                        (T: ISO-8601 like 2026-09-24T15:09:39.5Z or with an offset, or epoch milliseconds;
@@ -61,18 +64,29 @@ enum TapeCatCommand: Subcommand {
             reader = try TapeReader(paths: arguments.positionals)
             var escaped: [UInt8] = []
             var flattened: [UInt8] = []
+            var selection = AssetSelection(assets: assets.isEmpty ? nil : assets)
             while let record = try reader.next() {
                 switch record {
                 case .frame(let frame):
-                    guard frame.recvWallNs >= from, frame.recvWallNs <= to else { continue }
-                    if !assets.isEmpty {
-                        var touched = false
-                        FrameScan.forEachEvent(frame.bytes) { event in
-                            if !touched, event.assetIDs.contains(where: assets.contains) { touched = true }
-                        }
-                        guard touched else { continue }
+                    // The selection learns markets from every frame, in the window or not, as a
+                    // replay does.
+                    var cut: FrameCutOutcome = .exact
+                    if selection.assets != nil {
+                        let layout = FrameLayout.scan(frame.bytes)
+                        cut = layout.isJSON ? layout.apply(selection.cuts(layout), to: frame.bytes) : .skip
                     }
-                    if envelope {
+                    guard frame.recvWallNs >= from, frame.recvWallNs <= to, cut != .skip else { continue }
+                    if case .rewritten(let bytes) = cut {
+                        // A frame cut down to the kept assets: its envelope is written anew.
+                        let text = bytes.withUnsafeBytes { bytes in
+                            envelope
+                                ? TapeWriter.frameLine(
+                                    bytes, recvWallNs: frame.recvWallNs, monoNs: frame.monoNs, conn: frame.conn,
+                                    seq: frame.seq, synthetic: frame.synthetic, warmup: frame.warmup)
+                                : JSONText.oneLine(bytes)
+                        }
+                        text.withUnsafeBytes { output.write($0) }
+                    } else if envelope {
                         output.write(reader.currentLine)
                     } else if frame.encoding == .json {
                         output.write(frame.bytes)
@@ -105,6 +119,7 @@ enum TapeCatCommand: Subcommand {
                     }
                     output.write("\n")
                 case .header, .footer, .event, .unknown:
+                    if case .header = record, let header = reader.header { selection.learn(sideData: header.sideData) }
                     guard envelope else { continue }
                     output.write(reader.currentLine)
                     output.write("\n")
@@ -130,6 +145,14 @@ enum JSONText {
         var flattened: [UInt8] = []
         flatten(bytes, into: &flattened)
         return flattened.withUnsafeBytes { FrameScan.isSingleJSONValue($0) }
+    }
+
+    /// The bytes of a JSON frame on one line (flattened when they hold line breaks).
+    static func oneLine(_ bytes: UnsafeRawBufferPointer) -> [UInt8] {
+        guard bytes.contains(where: { $0 == 0x0A || $0 == 0x0D }) else { return Array(bytes) }
+        var flattened: [UInt8] = []
+        flatten(bytes, into: &flattened)
+        return flattened
     }
 
     /// Line breaks can only sit between JSON tokens (never inside strings), so turning them

@@ -13,14 +13,19 @@ enum TapeSliceCommand: Subcommand {
 
         Usage: \(usage)
 
-        Keeps frames received in [--from, --to] that touch a kept asset (all assets if no
-        --asset). A book needs its snapshot: for every kept asset, the frames from its latest
-        `book` before --from up to --from are kept too, marked "warmup":true in their envelope,
-        so a replay of the slice starts the window with exactly the books the full tape had.
-        Frames are copied whole and byte-exact with their receive times, connection ids and
-        sequence numbers; a frame with events for several assets is kept whole. Connection
-        events up to --to are kept.
+        Keeps frames received in [--from, --to] with events of a kept asset (all assets if no
+        --asset), selected as `replay run --assets` and `replay tape cat --asset` do: a frame
+        with events for other assets too is cut down to the kept events and `price_changes`
+        entries (each kept one byte-exact), and trades of the other token of a kept asset's
+        market are kept (the last trade price is per market). Frames keep their receive
+        times, connection ids and sequence numbers. Connection events up to --to are kept.
 
+        A book needs its snapshot: for every kept asset, its events from its latest `book`
+        before --from on are kept too, and its market's trades from the earliest such `book`
+        of the market's kept tokens on (with the market's last trade before it), in frames
+        marked "warmup":true in their envelope and cut down to those events. A replay of the
+        slice starts the window with exactly the books and last trade prices the full tape
+        had, and every exchange hash in it checks as in the full tape.
         Options:
           -o, --output OUT  the tape to write
           --asset ID        keep this asset (repeatable; or --assets ID,ID,... as in replay run)

@@ -106,18 +106,28 @@ public struct TapeCopyReport: Sendable {
 
 /// Cuts a time window and/or an asset subset out of a tape into a new tape.
 ///
-/// Book state needs a snapshot: for each kept asset, frames from its latest `book` before
-/// the window start up to the window are kept too, marked `"warmup":true`, so a replay of
-/// the slice rebuilds exactly the books the window starts from. Frames are copied whole
-/// and byte-exact (a frame that touches a kept asset is kept with all its events).
+/// Assets are selected as `AssetSelection` says (the rule `replay tape cat` and `replay run`
+/// use): a frame with events or `price_changes` entries of other assets is cut down to the kept
+/// ones (the kept bytes are copied exactly), a sibling token's trades are kept.
+///
+/// Book state needs a snapshot: for each kept asset, its events from its latest `book` before
+/// the window start up to the window are kept too, marked `"warmup":true`, and so are the
+/// trades of its market from the earliest such `book` of the market's kept tokens on (plus the
+/// market's last trade before that), so a replay of the slice starts the window with exactly
+/// the books and last trade prices the full tape had. A warm-up frame is cut down to those
+/// events: an event of an asset before the asset's own latest snapshot would be applied to a
+/// stale book (or to none) and is left out.
 public enum TapeSlicer {
     public static func slice(
         inputs: [String], output: String, assets: Set<String>?, fromNs: Int64?, toNs: Int64?
     ) throws -> TapeCopyReport {
         let start = fromNs ?? Int64.min
         let end = toNs ?? Int64.max
-        // Pass 1: index of each kept asset's latest book frame before the window.
+        var selection = AssetSelection(assets: assets)
+        // Pass 1: each kept asset's latest book frame before the window, and each market's trades.
         var latestBook: [String: Int] = [:]
+        var assetMarket: [String: String] = [:]
+        var tradeFrames: [String: [Int]] = [:]
         var frameIndex = 0
         if fromNs != nil {
             let reader = try TapeReader(paths: inputs)
@@ -125,12 +135,37 @@ public enum TapeSlicer {
                 defer { frameIndex += 1 }
                 guard frame.recvWallNs < start else { return }
                 FrameScan.forEachEvent(frame.bytes) { event in
-                    guard event.eventType == "book" || event.eventType.isEmpty else { return }
-                    for asset in event.assetIDs where assets?.contains(asset) ?? true {
-                        latestBook[asset] = frameIndex
+                    if event.eventType == "book" || event.eventType.isEmpty {
+                        for asset in event.assetIDs where selection.keeps(asset: asset) {
+                            latestBook[asset] = frameIndex
+                            if let market = event.market {
+                                assetMarket[asset] = market
+                                selection.learn(bookOf: asset, market: market)
+                            }
+                        }
+                    } else if event.eventType == "last_trade_price", let market = event.market {
+                        tradeFrames[market, default: []].append(frameIndex)
                     }
                 }
             }
+            if let header = reader.header {
+                selection.learn(sideData: header.sideData)
+                for (asset, side) in header.sideData where assetMarket[asset] == nil {
+                    assetMarket[asset] = side.market
+                }
+            }
+        }
+        // A market's warm-up starts at the earliest latest-book of its kept tokens; its last
+        // trade before that sets the price its books are hashed with until the next trade.
+        var marketWarmStart: [String: Int] = [:]
+        for (asset, index) in latestBook {
+            guard let market = assetMarket[asset] else { continue }
+            marketWarmStart[market] = min(marketWarmStart[market] ?? index, index)
+        }
+        var lastTradeBeforeWarmup: [String: Int] = [:]
+        for (market, frames) in tradeFrames {
+            let warmStart = marketWarmStart[market] ?? Int.max
+            if let last = frames.last(where: { $0 < warmStart }) { lastTradeBeforeWarmup[market] = last }
         }
         // Pass 2: copy.
         let reader = try TapeReader(paths: inputs)
@@ -144,6 +179,7 @@ public enum TapeSlicer {
             switch record {
             case .header:
                 guard writer == nil, var header = reader.header else { continue }
+                selection.learn(sideData: header.sideData)
                 if let assets { header.assets = header.assets.filter { assets.contains($0) } }
                 if let assets { header.sideData = header.sideData.filter { assets.contains($0.key) } }
                 header.segment = 1
@@ -158,17 +194,28 @@ public enum TapeSlicer {
                 defer { frameIndex += 1 }
                 report.framesRead += 1
                 guard let writer, frame.recvWallNs <= end else { continue }
-                var touched = false
-                var warm = false
-                let isJSON = FrameScan.forEachEvent(frame.bytes) { event in
-                    for asset in event.assetIDs where assets?.contains(asset) ?? true {
-                        touched = true
-                        if let index = latestBook[asset], frameIndex >= index { warm = true }
-                    }
-                }
-                if !isJSON, assets == nil { touched = true }
                 let inWindow = frame.recvWallNs >= start
-                guard touched, inWindow || warm else { continue }
+                let layout = FrameLayout.scan(frame.bytes)
+                let outcome: FrameCutOutcome
+                if !layout.isJSON {
+                    outcome = inWindow && assets == nil ? .exact : .skip
+                } else if inWindow {
+                    outcome = layout.apply(selection.cuts(layout), to: frame.bytes)
+                } else {
+                    let index = frameIndex
+                    let cuts = selection.cuts(
+                        layout,
+                        admitAsset: { asset in latestBook[asset].map { index >= $0 } ?? false },
+                        admitTrade: { event in
+                            guard let market = event.market else {
+                                return event.assetIDs.first.flatMap { latestBook[$0] }.map { index >= $0 } ?? false
+                            }
+                            return index >= marketWarmStart[market] ?? Int.max || lastTradeBeforeWarmup[market] == index
+                        },
+                        keepAssetless: false)
+                    outcome = layout.apply(cuts, to: frame.bytes)
+                }
+                if outcome == .skip { continue }
                 if firstWrittenRecv == nil {
                     firstWrittenRecv = frame.recvWallNs
                     for event in pendingEvents {
@@ -177,9 +224,15 @@ public enum TapeSlicer {
                         report.eventsWritten += 1
                     }
                 }
-                try writer.writeFrame(
-                    frame.bytes, recvWallNs: frame.recvWallNs, monoNs: frame.monoNs, conn: frame.conn, seq: frame.seq,
-                    synthetic: frame.synthetic, warmup: !inWindow)
+                if case .rewritten(let bytes) = outcome {
+                    try writer.writeFrame(
+                        bytes, recvWallNs: frame.recvWallNs, monoNs: frame.monoNs, conn: frame.conn, seq: frame.seq,
+                        synthetic: frame.synthetic, warmup: !inWindow)
+                } else {
+                    try writer.writeFrame(
+                        frame.bytes, recvWallNs: frame.recvWallNs, monoNs: frame.monoNs, conn: frame.conn,
+                        seq: frame.seq, synthetic: frame.synthetic, warmup: !inWindow)
+                }
                 report.framesWritten += 1
                 if !inWindow { report.warmupFrames += 1 }
             case .event(let event):

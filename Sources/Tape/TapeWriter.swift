@@ -144,20 +144,50 @@ public final class TapeWriter {
         let sequence = seq ?? (sequences[conn] ?? 0) + 1
         sequences[conn] = sequence
         line.removeAll(keepingCapacity: true)
+        Self.appendFrameLine(
+            frame, recvWallNs: recvWallNs, monoNs: monoNs, conn: conn, seq: sequence, synthetic: synthetic,
+            warmup: warmup, to: &line)
+        line.append(0x0A)
+        try appendLine(monoNs: monoNs)
+        stats.frames += 1
+        segmentFrames += 1
+        if firstRecvNs == nil { firstRecvNs = recvWallNs }
+        lastRecvNs = recvWallNs
+        try flushIfDue(nowMonoNs: monoNs)
+        return sequence
+    }
+
+    /// The tape line (without its line break) that `writeFrame` writes for these values: for
+    /// tools that print a frame envelope they did not read from a tape (a cut frame).
+    public static func frameLine(
+        _ frame: UnsafeRawBufferPointer, recvWallNs: Int64, monoNs: Int64, conn: UInt32, seq: UInt64,
+        synthetic: Bool = false, warmup: Bool = false
+    ) -> [UInt8] {
+        var line: [UInt8] = []
+        appendFrameLine(
+            frame, recvWallNs: recvWallNs, monoNs: monoNs, conn: conn, seq: seq, synthetic: synthetic, warmup: warmup,
+            to: &line)
+        return line
+    }
+
+    static func appendFrameLine(
+        _ frame: UnsafeRawBufferPointer, recvWallNs: Int64, monoNs: Int64, conn: UInt32, seq: UInt64,
+        synthetic: Bool, warmup: Bool, to line: inout [UInt8]
+    ) {
         line.append(contentsOf: FrameLine.prefix)
-        appendInt(recvWallNs)
+        appendInt(to: &line, recvWallNs)
         line.append(contentsOf: FrameLine.mono)
-        appendInt(monoNs)
+        appendInt(to: &line, monoNs)
         line.append(contentsOf: FrameLine.conn)
-        appendInt(Int64(conn))
+        appendInt(to: &line, Int64(conn))
         line.append(contentsOf: FrameLine.seq)
-        appendInt(Int64(sequence))
+        appendInt(to: &line, Int64(seq))
         if synthetic { line.append(contentsOf: FrameLine.synthetic) }
         if warmup { line.append(contentsOf: FrameLine.warmup) }
         switch Self.encoding(of: frame) {
         case .json:
             line.append(contentsOf: FrameLine.frameLength)
-            appendInt(Int64(frame.count))
+            appendInt(to: &line, Int64(frame.count))
             line.append(contentsOf: FrameLine.frame)
             line.append(contentsOf: frame)
         case .text:
@@ -170,14 +200,6 @@ public final class TapeWriter {
             line.append(JSONBytes.quote)
         }
         line.append(JSONBytes.closeBrace)
-        line.append(0x0A)
-        try appendLine(monoNs: monoNs)
-        stats.frames += 1
-        segmentFrames += 1
-        if firstRecvNs == nil { firstRecvNs = recvWallNs }
-        lastRecvNs = recvWallNs
-        try flushIfDue(nowMonoNs: monoNs)
-        return sequence
     }
 
     /// Convenience for byte arrays (tools, tests).
@@ -275,7 +297,9 @@ public final class TapeWriter {
         return JSONBytes.isValidUTF8(frame) ? .text : .base64
     }
 
-    private func appendInt(_ value: Int64) {
+    private func appendInt(_ value: Int64) { Self.appendInt(to: &line, value) }
+
+    private static func appendInt(to line: inout [UInt8], _ value: Int64) {
         if value == 0 {
             line.append(0x30)
             return

@@ -25,6 +25,8 @@ struct PipelineFilter {
     var messages = 0
     /// Events with an asset that passed the asset and exchange-time filters.
     var admitted = 0
+    /// The `--assets` that had at least one admitted event (to name the ones that had none).
+    var matchedAssets: Set<String> = []
     var filteredOut = 0
     var unknownEventTypes: [String: Int] = [:]
     var lastError: FeedError?
@@ -41,9 +43,13 @@ struct PipelineFilter {
             filteredOut += 1
             return false
         }
-        if let assets, !assets.contains(String(decoding: assetID, as: UTF8.self)) {
-            filteredOut += 1
-            return false
+        if let assets {
+            let id = String(decoding: assetID, as: UTF8.self)
+            guard assets.contains(id) else {
+                filteredOut += 1
+                return false
+            }
+            if matchedAssets.count < assets.count { matchedAssets.insert(id) }
         }
         messages += 1
         admitted += 1
@@ -134,6 +140,9 @@ struct PipelineState {
     var failure: String?
     /// Where SIGINT/SIGTERM cut the run short (file and line), for the report's status reasons.
     var interruptedAt: String?
+    /// `--from`/`--to` or `--assets` that selected nothing, or `--assets` ids never seen: each
+    /// told as a warning while running and listed in the report's status reasons.
+    var selectionProblems: [String] = []
     var sideDataSent = false
     var headerAssets: [String] = []
     var summary = FrameSummary()
@@ -308,7 +317,8 @@ struct PipelineState {
         if let failure { reasons.append(failure) }
         if let interruptedAt { reasons.append("interrupted at \(interruptedAt): the report covers what was replayed") }
         // A run cut short before its first frame has its failure as the reason, not the tape.
-        if frames == 0, failure == nil, interruptedAt == nil {
+        reasons += selectionProblems
+        if frames == 0, failure == nil, interruptedAt == nil, selectionProblems.isEmpty {
             reasons.append(
                 options.fromNs == nil && options.toNs == nil && options.assets == nil
                     ? "the tape holds no frames: nothing was replayed"

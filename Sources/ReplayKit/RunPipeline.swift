@@ -268,16 +268,24 @@ public enum ReplayRun {
             let windowEmpty =
                 options.timeBasis == .receive ? framesInWindow == 0 : state.frames > 0 && sink.filter.admitted == 0
             if windowGiven && windowEmpty {
-                notify(
-                    .warning(
-                        "the --from/--to window selected nothing; check it against the tape's times "
-                            + "(`replay tape info TAPE` shows the receive and exchange time ranges)"))
-            } else if let assets = options.assets, state.frames > 0, sink.filter.admitted == 0 {
-                notify(
-                    .warning(
+                state.selectionProblems.append(
+                    "the --from/--to window selected nothing; check it against the tape's times "
+                        + "(`replay tape info TAPE` shows the receive and exchange time ranges)")
+            } else if let assets = options.assets, state.frames > 0 {
+                let unmatched = assets.subtracting(sink.filter.matchedAssets).sorted()
+                if sink.filter.admitted == 0 {
+                    state.selectionProblems.append(
                         "--assets selected nothing: none of the \(assets.count) given asset id(s) has an event in the tape "
-                            + "(`replay tape info TAPE` lists the tape's assets)"))
+                            + "(`replay tape info TAPE` lists the tape's assets)")
+                } else if !unmatched.isEmpty {
+                    let shown = unmatched.prefix(3).joined(separator: ", ") + (unmatched.count > 3 ? ", …" : "")
+                    state.selectionProblems.append(
+                        "--assets: \(unmatched.count) of the \(assets.count) given asset id(s) had no event "
+                            + (windowGiven ? "in the window" : "in the tape") + ": \(shown) "
+                            + "(`replay tape info TAPE` lists the tape's assets)")
+                }
             }
+            for problem in state.selectionProblems { notify(.warning(problem)) }
         }
         if !timeEachFrame {
             timing.readNs = reader.waitNanos

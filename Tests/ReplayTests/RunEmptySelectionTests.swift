@@ -18,6 +18,23 @@ func aSelectionThatMatchesNothingIsWarnedAbout(extra: [String], warning: String)
     #expect(run.stderr.contains("warning: \(warning)"), "stderr: \(run.stderr)")
 }
 
+/// Regression: an `--assets` list with one wrong id among good ones replayed the good ones
+/// without a word about the typo.
+@Test func anAssetListWithSomeUnknownIdsNamesThem() throws {
+    let asset = "18054759644013870900749170809345467324611742242067616964612696305379357034954"
+    let run = try ReplayBinary.run([
+        "run", ReplayBinary.bundledTape, "--workers", "1", "--json", "--assets", "\(asset),123,456",
+    ])
+    #expect(run.status == ExitStatus.success, "stderr: \(run.stderr)")
+    let warning = "--assets: 2 of the 3 given asset id(s) had no event in the tape: 123, 456"
+    #expect(run.stderr.contains("warning: \(warning)"), "stderr: \(run.stderr)")
+    let report = try #require(run.json)
+    #expect(report.string("status") == "warnings")
+    #expect(
+        (report["statusReasons"] as? [String])?.first?.hasPrefix(warning) == true, "\(report["statusReasons"] ?? "")")
+    #expect(report.object("input").int("frames") == 110)
+}
+
 @Test func aSelectionThatMatchesSomethingIsNotWarnedAbout() throws {
     let run = try ReplayBinary.run([
         "run", ReplayBinary.bundledTape, "--workers", "1", "--quiet", "--to", "1790267400000",
@@ -52,7 +69,7 @@ func aSelectionThatMatchesNothingIsWarnedAbout(extra: [String], warning: String)
     let unselected = try ReplayBinary.run(["run", ReplayBinary.bundledTape, "--workers", "1", "--to", "-5"])
     #expect(unselected.status == ExitStatus.success, "stderr: \(unselected.stderr)")
     #expect(unselected.stdoutText.contains("status    warnings"), "\(unselected.stdoutText)")
-    #expect(unselected.stdoutText.contains("no frame of the tape was selected"), "\(unselected.stdoutText)")
+    #expect(unselected.stdoutText.contains("the --from/--to window selected nothing"), "\(unselected.stdoutText)")
 }
 
 @Test func aCleanRunHasNoStatusReasons() throws {

@@ -579,7 +579,12 @@ enum Monitor {
         var noSignals = sigset_t()
         sigemptyset(&noSignals)
         posix_spawnattr_setsigmask(&attributes, &noSignals)
-        posix_spawnattr_setflags(&attributes, Int16(POSIX_SPAWN_SETSIGDEF | POSIX_SPAWN_SETSIGMASK))
+        // Each worker leads its own process group, so signals sent to the replay's group (Ctrl-C
+        // at a terminal, `timeout`, `kill -- -PGID`, a CI job cancelled) reach only the parent,
+        // which drains the workers and reports; the workers still die with it (PR_SET_PDEATHSIG).
+        posix_spawnattr_setpgroup(&attributes, 0)
+        posix_spawnattr_setflags(
+            &attributes, Int16(POSIX_SPAWN_SETSIGDEF | POSIX_SPAWN_SETSIGMASK | POSIX_SPAWN_SETPGROUP))
 
         let arguments = [
             plan.executable, WorkerProcess.modeArgument, "--index", "\(index)", "--parent", "\(plan.parentPID)",

@@ -54,16 +54,19 @@ import Testing
 }
 
 /// Regression: a second Ctrl-C ended the run without a word. It still ends it at once (the
-/// default action of the signal), but says so, and the workers do not outlive it.
+/// default action of the signal), but says so, and the workers do not outlive it. A stopped
+/// worker keeps the first interrupt's drain waiting, so the second one finds the run still going.
 @Test func aSecondSigintEndsTheRunAtOnceAndSaysSo() throws {
     let scratch = try ScratchDirectory()
     let tape = try scratch.synthTape("synth.ndjson.zst", assets: 4, duration: "60s", rate: "20", seed: 5)
     var workers: [pid_t] = []
+    defer { for pid in workers where processIsAlive(pid) { kill(pid, SIGKILL) } }
     let run = try ReplayBinary.run(["run", tape, "--workers", "2", "--speed", "1x"], timeout: .seconds(60)) {
         process in
         workers = waitForWorkerProcesses(of: process.processIdentifier, count: 2)
+        if let first = workers.first { kill(first, SIGSTOP) }
         kill(process.processIdentifier, SIGINT)
-        usleep(20_000)  // two signals sent back to back can arrive as one
+        usleep(500_000)  // a second signal within 0.3 s is taken as the same request
         kill(process.processIdentifier, SIGINT)
     }
     #expect(!run.timedOut)
@@ -72,4 +75,32 @@ import Testing
     let deadline = ContinuousClock.now + .seconds(10)
     while workers.contains(where: processIsAlive) && ContinuousClock.now < deadline { usleep(10_000) }
     #expect(!workers.contains(where: processIsAlive), "worker processes left behind: \(workers)")
+}
+
+/// Regression: SIGTERM sent to the whole process group (`timeout`, `kill -- -PGID`, a cancelled
+/// CI job) also hit the workers, so the run failed with "worker killed by signal 15" instead of
+/// draining and reporting; and `timeout`'s two deliveries (to the child, then to its group) were
+/// taken for a second interrupt. Workers now lead their own groups, and a repeat within 0.3 s is
+/// the same request.
+@Test func sigtermToTheProcessGroupDrainsAndReports() throws {
+    let scratch = try ScratchDirectory()
+    let tape = try scratch.synthTape("synth.ndjson.zst", assets: 4, duration: "60s", rate: "20", seed: 5)
+    var ownGroup = false
+    let run = try ReplayBinary.run(
+        ["run", tape, "--workers", "2", "--speed", "1x", "--json"], timeout: .seconds(60)
+    ) { process in
+        let pid = process.processIdentifier
+        _ = waitForWorkerProcesses(of: pid, count: 2)
+        // Foundation starts a child as the leader of its own process group, which the test can
+        // signal as a whole without signalling itself (a group that is not is refused below).
+        ownGroup = getpgid(pid) == pid
+        kill(pid, SIGTERM)
+        if ownGroup { kill(-pid, SIGTERM) }
+    }
+    #expect(ownGroup, "the replay process does not lead its own process group")
+    #expect(!run.timedOut)
+    #expect(run.status == ExitStatus.interrupted, "stderr: \(run.stderr)")
+    #expect(!run.stderr.contains("killed by signal"), "stderr: \(run.stderr)")
+    let report = try #require(run.json, "stdout: \(run.stdoutText)")
+    #expect(report.array("workers").allSatisfy { $0.string("exit") == "normal" }, "\(report.array("workers"))")
 }

@@ -19,7 +19,8 @@ public enum JUnitReport {
     public static func xml(_ result: VerificationResult, maxLinesPerDifference: Int = 40) -> String {
         var cases: [Case] = []
         var tape = Case(className: "\(suiteName).tape", name: "tape identity and options")
-        tape.failures = result.differences.filter { $0.kind == .tapeIdentity || $0.kind == .option }
+        // A failed run is placed here too, so it is in the file in every mode (targets only as well).
+        tape.failures = result.differences.filter { [.tapeIdentity, .option, .runFailed].contains($0.kind) }
         cases.append(tape)
 
         for index in result.workerIndexes {
@@ -37,7 +38,7 @@ public enum JUnitReport {
             // difference is ever missing from the JUnit file.
             var totals = Case(className: "\(suiteName).totals", name: "input and exchange-hash totals")
             totals.failures = result.differences.filter {
-                $0.worker == nil && $0.assetID == nil && $0.kind != .tapeIdentity && $0.kind != .option
+                $0.worker == nil && $0.assetID == nil && ![.tapeIdentity, .option, .runFailed].contains($0.kind)
             }
             cases.append(totals)
         }

@@ -88,6 +88,9 @@ public struct Difference: Codable, Sendable, Equatable {
         case input
         /// Exchange-hash oracle totals.
         case exchangeHash = "exchange-hash"
+        /// The run itself failed (interrupted, a worker stalled or went silent): its results are
+        /// incomplete, so they cannot match a golden.
+        case runFailed = "run-failed"
     }
 
     public var kind: Kind
@@ -277,6 +280,18 @@ private struct Comparison {
     /// The run's own findings are not golden differences, but a reader should see them.
     mutating func noteRunStatus(report: RunReport) {
         guard report.status != .ok else { return }
+        if report.status == .failed {
+            // A dead worker is already a difference of its own.
+            guard !differences.contains(where: { $0.kind == .workerExit }) else { return }
+            let reasons = report.statusReasons ?? []
+            differences.append(
+                Difference(
+                    kind: .runFailed,
+                    summary: "the run itself failed, so its results are incomplete"
+                        + (reasons.isEmpty ? "" : ": " + reasons.joined(separator: "; ")),
+                    fields: [FieldDifference(field: "status", expected: "ok or warnings", actual: "failed")]))
+            return
+        }
         if let reasons = report.statusReasons, !reasons.isEmpty {
             notes.append(
                 "the run itself ended with status '\(report.status.rawValue)': " + reasons.joined(separator: "; "))

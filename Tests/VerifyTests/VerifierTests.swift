@@ -286,6 +286,25 @@ import Verify
             ])
     }
 
+    /// Regression: `replay verify` passed a report whose own status was `failed` (interrupted or a
+    /// stalled worker), with only a note.
+    @Test func aFailedRunNeverPasses() {
+        var report = Samples.report()
+        let golden = Golden.make(from: report)
+        report.status = .failed
+        report.statusReasons = ["interrupted at s.ndjson line 8: the report covers what was replayed"]
+        let result = Verifier.compare(report: report, golden: golden)
+        #expect(!result.passed)
+        #expect(result.differences.map(\.kind) == [.runFailed])
+        #expect(
+            result.differences.first?.summary
+                == "the run itself failed, so its results are incomplete: "
+                + "interrupted at s.ndjson line 8: the report covers what was replayed")
+        // A dead worker is its own difference and is not told twice.
+        report.workers[1].exit = .signal(9)
+        #expect(Verifier.compare(report: report, golden: golden).differences.map(\.kind) == [.workerExit])
+    }
+
     @Test func theRunsOwnStatusReasonsAreTheNote() {
         var report = Samples.report()
         report.status = .warnings

@@ -46,7 +46,8 @@ public enum ReplaySpeed: Equatable, Sendable, CustomStringConvertible {
     /// recorded speed is a typo, and the schedule arithmetic stays exact within this range.
     public static let factorRange: ClosedRange<Double> = 0.001...1_000_000
 
-    /// Parses `max`, `1x`, `10x`, `0.5x`, `2.5` (the `x` is optional); nil outside `factorRange`.
+    /// Parses `max`, `1x`, `10x`, `0.5x`, `2.5` (the `x` is optional; plain decimals only, no
+    /// hex or exponent); nil outside `factorRange`.
     public init?(parsing text: String) {
         let lowered = text.lowercased()
         if lowered == "max" {
@@ -54,7 +55,19 @@ public enum ReplaySpeed: Equatable, Sendable, CustomStringConvertible {
             return
         }
         let number = lowered.hasSuffix("x") ? String(lowered.dropLast()) : lowered
-        guard let value = Double(number), value.isFinite, Self.factorRange.contains(value) else { return nil }
+        // Plain decimals only: Double() also reads hex (`0x10` = 16), exponents, `inf` and `nan`.
+        var digits = 0
+        var points = 0
+        for byte in number.utf8 {
+            if byte >= 0x30 && byte <= 0x39 {
+                digits += 1
+            } else if byte == 0x2E {
+                points += 1
+            } else {
+                return nil
+            }
+        }
+        guard digits > 0, points <= 1, let value = Double(number), Self.factorRange.contains(value) else { return nil }
         self = .factor(value)
     }
 

@@ -37,8 +37,9 @@ enum RunCommand: Subcommand {
           --strict                stop at the first malformed line or torn tail (exit 1)
 
         Engine:
-          --workers N             worker processes (default: \(RunOptions.defaultWorkerCount) on this machine)
-          --speed S               max (default), 1x = recorded speed, 10x, 0.5x, ...
+          --workers N             worker processes, 1 to 64 (default: \(RunOptions.defaultWorkerCount) on this machine)
+          --speed S               max (default), 1x = recorded speed, 10x, 0.5x, ... (0.001x to
+                                  1000000x)
           --routing md5|jump      asset → worker mapping (default md5, compatible with the
                                   reference system; jump = jump consistent hashing)
           --backpressure block|drop

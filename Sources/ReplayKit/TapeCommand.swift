@@ -54,7 +54,7 @@ public enum TapeCommand: Subcommand {
 
             Examples:
               replay tape info Fixtures/tapes/g3-enrico-2026-09.ndjson.zst
-              replay tape cat Fixtures/tapes/g3-enrico-2026-09.ndjson.zst | jq -c .event_type
+              replay tape cat Fixtures/tapes/g3-enrico-2026-09.ndjson.zst | jq -c '.. | .event_type? // empty'
               replay tape import capture.jsonl -o capture.ndjson.zst
               replay tape synth --assets 100 --duration 60s --rate 5000 --seed 7 -o synth.ndjson.zst
 

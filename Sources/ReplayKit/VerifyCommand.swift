@@ -47,17 +47,17 @@ public enum VerifyCommand: Subcommand {
 
         Examples:
           # Record a golden once, then verify every CI run against it
-          replay run Fixtures/corpus/tape.ndjson.zst --workers 2 --write-golden Tests/goldens/tape-2w.json
-          replay run Fixtures/corpus/tape.ndjson.zst --workers 2 --report run.json
-          replay verify run.json Tests/goldens/tape-2w.json
+          replay run Fixtures/tapes/g3-enrico-2026-09.ndjson.zst --workers 2 --write-golden enrico-2w.golden.json
+          replay run Fixtures/tapes/g3-enrico-2026-09.ndjson.zst --workers 2 --report run.json
+          replay verify run.json enrico-2w.golden.json
 
           # Re-record deliberately after an intended change (review the diff first)
-          replay verify run.json Tests/goldens/tape-2w.json
-          replay run Fixtures/corpus/tape.ndjson.zst --workers 2 --write-golden Tests/goldens/tape-2w.json --bless
+          replay verify run.json enrico-2w.golden.json
+          replay run Fixtures/tapes/g3-enrico-2026-09.ndjson.zst --workers 2 --write-golden enrico-2w.golden.json --bless
 
           # CI: JUnit for the test page, JSON for scripts
-          replay verify run.json golden.json --junit verify-junit.xml
-          replay verify run.json golden.json --json | jq '.differences[].summary'
+          replay verify run.json enrico-2w.golden.json --junit verify-junit.xml
+          replay verify run.json enrico-2w.golden.json --json | jq '.differences[].summary'
 
           # Performance thresholds only, e.g. for a benchmark run
           echo '{"minMessagesPerSecond": 1000000, "maxLatencyP99Micros": 100}' > targets.json

@@ -30,7 +30,11 @@ struct FakeClock: PacingClock {
 /// Regression: `--speed 1e308x` trapped converting the factor to Int for its description, and
 /// `--speed 1e-300x` trapped converting the schedule offset to UInt64 (found on a fresh clone).
 @Test func absurdFactorsAreRefusedAndEveryAcceptedOneRenders() {
-    for text in ["1e308x", "1e19x", "1e-300x", "0.0001x", "1000001x", "infx", "nanx"] {
+    // Regression: hex floats (`0x10x` read as 16x) and exponents slipped through Double().
+    for text in [
+        "1e308x", "1e19x", "1e-300x", "0.0001x", "1000001x", "infx", "nanx", "0x10x", "0x1p4x", "1e1x", "+2x", "x",
+        ".x", "1.2.3x", " 2x",
+    ] {
         #expect(ReplaySpeed(parsing: text) == nil, "\(text) should be refused")
     }
     #expect(ReplaySpeed(parsing: "0.001x") == .factor(0.001))

@@ -148,6 +148,12 @@ struct PipelineState {
     var summary = FrameSummary()
     var parseIssues: [RunReport.MalformedLine] = []
     var parseIssueCount = 0
+    /// Tape lines of a kind this version does not know: skipped, counted, the first few listed.
+    var unknownKindLines: [RunReport.MalformedLine] = []
+    var unknownKindCount = 0
+    /// `--strict` stopped the run at this torn tail or corrupt data: the failure names it, so it
+    /// is not repeated among the status reasons.
+    var strictStop: TornTail?
     /// Subscribed assets per connection, from `subscribed` event lines.
     var subscribedByConnection: [UInt32: Set<String>] = [:]
     /// Asset → why and from which line its book became untrusted (last such event).
@@ -164,6 +170,15 @@ struct PipelineState {
         parseIssueCount += 1
         if parseIssues.count < 100 {
             parseIssues.append(RunReport.MalformedLine(file: file, line: line, reason: "frame: \(error)"))
+        }
+    }
+
+    mutating func recordUnknownKind(file: String, line: Int, kind: UnsafeRawBufferPointer) {
+        unknownKindCount += 1
+        if unknownKindLines.count < 100 {
+            unknownKindLines.append(
+                RunReport.MalformedLine(
+                    file: file, line: line, reason: "unknown kind \"\(String(decoding: kind, as: UTF8.self))\""))
         }
     }
 
@@ -246,6 +261,10 @@ struct PipelineState {
         if !stopped && !interrupted && failure == nil {
             input.endedWithFooter = reader.report.endedWithFooter
         }
+        if unknownKindCount > 0 {
+            input.unknownKindCount = unknownKindCount
+            input.unknownKindLines = unknownKindLines
+        }
 
         var workers: [RunReport.Worker] = []
         var assetDigests: [String: String] = [:]
@@ -325,30 +344,41 @@ struct PipelineState {
                     : "no frame of the tape was selected (--from/--to, --assets): nothing was replayed")
         }
         if input.malformedLineCount > 0, let first = input.malformedLines.first {
-            reasons.append("\(input.malformedLineCount) malformed lines (first: \(first.file):\(first.line))")
+            reasons.append(
+                VerificationText.count(input.malformedLineCount, "malformed line")
+                    + " (first: \(first.file):\(first.line))")
         }
-        for torn in input.tornTails {
+        for (torn, damage) in zip(input.tornTails, reader.report.tornTails) where damage != strictStop {
             if let offset = torn.corruptAt, offset >= 0 {
-                reasons.append(
-                    "corrupt data in \(torn.file) at compressed byte \(offset) (after line \(torn.lastGoodLine))")
+                reasons.append("corrupt data in \(torn.file) at compressed byte \(offset) (\(torn.position))")
             } else if torn.corruptAt != nil {
-                reasons.append("corrupt data in \(torn.file) after line \(torn.lastGoodLine)")
+                reasons.append("corrupt data in \(torn.file) \(torn.position)")
             } else {
-                reasons.append("torn tail in \(torn.file) after line \(torn.lastGoodLine)")
+                reasons.append("torn tail in \(torn.file) \(torn.position)")
             }
         }
         if hash.diverged > 0 {
             reasons.append(
-                "\(hash.diverged) exchange-hash divergences"
+                VerificationText.count(hash.diverged, "exchange-hash divergence")
                     + (hash.firstDivergence.map { " (first: asset \($0.assetID) at tape line \($0.line))" } ?? ""))
         }
-        if brokenBooks > 0 { reasons.append("\(brokenBooks) books untrusted after a connection break") }
-        for (counter, what) in [
-            ("crossedBooks", "crossed books"), ("topOfBookMismatches", "top-of-book mismatches with the exchange"),
-            ("deltasBeforeSnapshot", "price changes for books that had no snapshot yet (those books are incomplete)"),
+        if brokenBooks > 0 {
+            reasons.append(
+                VerificationText.count(brokenBooks, "book") + " untrusted after a connection break")
+        }
+        for (counter, singular, plural) in [
+            ("crossedBooks", "crossed book", "crossed books"),
+            (
+                "topOfBookMismatches", "top-of-book mismatch with the exchange",
+                "top-of-book mismatches with the exchange"
+            ),
+            (
+                "deltasBeforeSnapshot", "price change for a book that had no snapshot yet (that book is incomplete)",
+                "price changes for books that had no snapshot yet (those books are incomplete)"
+            ),
         ] {
             let total = workers.reduce(0) { $0 + $1.counters[counter, default: 0] }
-            if total > 0 { reasons.append("\(total) \(what)") }
+            if total > 0 { reasons.append(VerificationText.count(total, singular, plural: plural)) }
         }
         let status: RunReport.Status =
             failure != nil || interruptedAt != nil ? .failed : reasons.isEmpty ? .ok : .warnings

@@ -30,7 +30,7 @@ final class ReadAheadTape: @unchecked Sendable {
         /// Frame bytes, event name, or the whole line (header, footer, unknown).
         var start = 0
         var count = 0
-        /// Event detail.
+        /// Event detail; the kind of an unknown record.
         var start2 = 0
         var count2 = 0
     }
@@ -282,10 +282,12 @@ final class ReadAheadTape: @unchecked Sendable {
                     entry.kind = .footer
                     entry.start = filler!.append(line)
                     entry.count = line.count
-                case .unknown(_, let line):
+                case .unknown(let kind, let line):
                     entry.kind = .unknown
                     entry.start = filler!.append(line)
                     entry.count = line.count
+                    entry.start2 = filler!.append(kind)
+                    entry.count2 = kind.count
                 }
                 filler!.add(entry)
                 if filler!.used >= batchBytes || filler!.isFull {
@@ -306,6 +308,12 @@ final class ReadAheadTape: @unchecked Sendable {
             }
             finish(nil)
         } catch {
+            // The records read before the error are delivered (and counted) before it is raised,
+            // as when reading on the consumer's thread.
+            if let last = filler, last.entryCount > 0 {
+                last.close()
+                publish(last.batch)
+            }
             finish(error)
         }
     }
@@ -380,7 +388,8 @@ final class ReadAheadTape: @unchecked Sendable {
                 case .footer:
                     return .footer(line: bytes)
                 case .unknown:
-                    return .unknown(kind: UnsafeRawBufferPointer(start: nil, count: 0), line: bytes)
+                    return .unknown(
+                        kind: UnsafeRawBufferPointer(start: base + entry.start2, count: entry.count2), line: bytes)
                 }
             }
             condition.lock()

@@ -15,7 +15,9 @@ public enum ReportText {
             report.tape.contentDigest.isEmpty
             ? "digest not computed (the run stopped before the end of the tape)"
             : "\(report.tape.digestAlgorithm) \(report.tape.contentDigest)"
-        line("          \(report.tape.frameCount) frames, \(bytes(input.bytes)) of frames, \(digest)")
+        line(
+            "          \(VerificationText.count(report.tape.frameCount, "frame")), \(bytes(input.bytes)) of frames, \(digest)"
+        )
         if input.endedWithFooter == false {
             line(
                 "          no footer: the recorder did not close the tape (a crash or kill); all it flushed was replayed"
@@ -120,21 +122,30 @@ public enum ReportText {
             for issue in input.malformedLines.prefix(5) { line("    \(issue.file):\(issue.line): \(issue.reason)") }
             if input.malformedLines.count > 5 { line("    … and \(input.malformedLineCount - 5) more") }
         }
+        if let count = input.unknownKindCount, count > 0 {
+            // Forward compatibility (docs/TAPE_FORMAT.md): skipped and counted, not a warning.
+            line("  lines of unknown kinds skipped (written by a newer version?): \(count)")
+            let listed = input.unknownKindLines ?? []
+            for issue in listed.prefix(5) { line("    \(issue.file):\(issue.line): \(issue.reason)") }
+            if count > min(listed.count, 5) { line("    … and \(count - min(listed.count, 5)) more") }
+        }
         for torn in input.tornTails {
             if let offset = torn.corruptAt {
                 let at = offset >= 0 ? " at compressed byte \(offset)" : ""
                 let rest =
                     torn.resumedAt.map {
-                        "skipped \(torn.droppedCompressedBytes ?? 0) compressed bytes, resumed at byte \($0)"
+                        "skipped \(VerificationText.count(torn.droppedCompressedBytes ?? 0, "compressed byte")), resumed at byte \($0)"
                     }
-                    ?? "\(torn.droppedCompressedBytes ?? 0) compressed bytes to the end of the file lost"
-                line("  corrupt data: \(torn.file)\(at) after line \(torn.lastGoodLine): \(rest)")
+                    ?? "\(VerificationText.count(torn.droppedCompressedBytes ?? 0, "compressed byte")) to the end of the file lost"
+                line("  corrupt data: \(torn.file)\(at) \(torn.position): \(rest)")
             } else if let text = torn.droppedLineBytes, let compressed = torn.droppedCompressedBytes {
                 line(
-                    "  torn tail: \(torn.file) after line \(torn.lastGoodLine): dropped \(text) bytes of an incomplete "
-                        + "line and \(compressed) undecodable compressed bytes")
+                    "  torn tail: \(torn.file) \(torn.position): dropped \(VerificationText.count(text, "byte")) of an "
+                        + "incomplete line and \(VerificationText.count(compressed, "undecodable compressed byte"))")
             } else {
-                line("  torn tail: \(torn.file) after line \(torn.lastGoodLine), \(torn.droppedBytes) bytes dropped")
+                line(
+                    "  torn tail: \(torn.file) \(torn.position), \(VerificationText.count(torn.droppedBytes, "byte")) dropped"
+                )
             }
         }
         line("status    \(report.status.rawValue)")

@@ -34,7 +34,8 @@ enum RunCommand: Subcommand {
                                   the other token of their markets still set the last trade
                                   price (as `replay tape cat|slice --asset` keep them)
           --assets-file FILE      the same, one asset id per line (# comments allowed)
-          --strict                stop at the first malformed line or torn tail (exit 1)
+          --strict                stop at the first damaged input: a malformed line or frame, a
+                                  torn tail, corrupt data, a segment that is no tape (exit 2)
 
         Engine:
           --workers N             worker processes, 1 to 64 (default: \(RunOptions.defaultWorkerCount) on this machine)
@@ -69,8 +70,8 @@ enum RunCommand: Subcommand {
 
         \(VerifyRunOptions.helpText)
 
-        Exit status: 0 success, 1 runtime failure (unreadable tape, dead worker), 3 verification
-        failed, 64 usage error, 130 interrupted (Ctrl-C: the workers drain and the report covers
+        Exit status: 0 success, 1 runtime failure (unreadable tape, dead worker), 2 damaged input
+        with --strict, 3 verification failed, 64 usage error, 130 interrupted (Ctrl-C: the workers drain and the report covers
         what was replayed; press Ctrl-C twice to end at once).
 
         Examples:
@@ -172,7 +173,7 @@ enum RunCommand: Subcommand {
                 if options.json { FileHandle.standardOutput.write(data) }
                 if let path = options.reportPath { try? write(data, to: path, what: "report") }
             }
-            throw CommandError(failed.message)
+            throw CommandError(failed.message, status: failed.status)
         }
         progress.finish()
         var status = ExitStatus.success

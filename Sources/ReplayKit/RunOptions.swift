@@ -71,6 +71,7 @@ public struct RunOptions: Sendable {
         let arguments = try Arguments(words, options: valueOptions, flags: flagOptions)
         var options = RunOptions()
         options.tapes = arguments.positionals
+        try TapeCommand.checkStandardInputOnce(options.tapes)
         options.workers = try arguments.int("workers", default: defaultWorkerCount, range: 1...64)
         if let text = arguments.value("speed") {
             guard let speed = ReplaySpeed(parsing: text) else {

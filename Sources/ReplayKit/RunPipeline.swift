@@ -34,7 +34,21 @@ public struct RunProgress: Sendable {
 public struct RunFailed: Error, CustomStringConvertible, Sendable {
     public var message: String
     public var report: RunReport
+    /// The exit status: 1, or 2 (`TapeExitStatus.damaged`) when `--strict` stopped at damaged input.
+    public var status: Int32 = ExitStatus.failure
     public var description: String { message }
+}
+
+/// `--strict`: a frame the Feed parser could not read (not JSON, or a bad entry in it), with
+/// where it is. Without `--strict` such frames are counted and listed among the malformed lines.
+struct MalformedFrame: Error, CustomStringConvertible {
+    var file: String
+    var line: Int
+    var reason: String
+    var description: String {
+        "\(file):\(line): malformed frame: \(reason). Run without --strict to skip such frames (the report counts "
+            + "and lists them)."
+    }
 }
 
 public struct RunOutcome: Sendable {
@@ -217,6 +231,12 @@ public enum ReplayRun {
                     }
                     state.summary.accumulate(summary)
                     if let error = sink.filter.lastError {
+                        if options.strict {
+                            // Counted, and named by the failure (as the reader does for its lines).
+                            state.parseIssueCount += 1
+                            throw MalformedFrame(
+                                file: reader.currentFile, line: reader.currentLineNumber, reason: "\(error)")
+                        }
                         state.recordParseIssue(file: reader.currentFile, line: reader.currentLineNumber, error: error)
                     }
                     if options.speed != .max { try sink.router.flush() }
@@ -240,7 +260,9 @@ public enum ReplayRun {
                     }
                 case .event(let event):
                     try state.handle(event: event, sink: &sink, file: reader.currentFile)
-                case .footer, .unknown:
+                case .unknown(let kind, _):
+                    state.recordUnknownKind(file: reader.currentFile, line: reader.currentLineNumber, kind: kind)
+                case .footer:
                     break
                 }
                 if state.stopped { break }
@@ -338,6 +360,7 @@ public enum ReplayRun {
         // The report of a failed run: what was replayed, `status: failed`.
         func failedRun(_ message: String) -> RunFailed {
             state.failure = message
+            if case .tornTail(let damage)? = failure as? TapeError { state.strictStop = damage }
             let report = state.makeReport(
                 files: files, reader: reader, digest: reader.digest, sink: sink, result: result,
                 lateness: options.speed == .max ? nil : pacer.lateness, wallSeconds: Double(endNs - startNs) / 1e9)
@@ -364,7 +387,9 @@ public enum ReplayRun {
                     "worker \(died.index) (pid \(died.pid)) \(died.exit) \(when); the run is incomplete"
                         + (sameDeath ? "" : ". Cause: \(failure)"))
             }
-            throw failedRun("\(failure)")
+            var failed = failedRun("\(failure)")
+            if Self.isStrictDamage(failure) { failed.status = TapeExitStatus.damaged }
+            throw failed
         }
         if let died = result.workers.first(where: { $0.exit != .exited(status: 0) || !$0.drained }) {
             let how: String
@@ -404,6 +429,17 @@ public enum ReplayRun {
             wallSeconds: Double(endNs - startNs) / 1e9, routerCPUSeconds: cpu.selfSeconds,
             workersCPUSeconds: cpu.childrenSeconds)
         return RunOutcome(report: report, booksByWorker: booksByWorker)
+    }
+}
+
+extension ReplayRun {
+    /// Damaged input that stopped a `--strict` run (exit 2, as `replay tape … --strict`).
+    static func isStrictDamage(_ error: any Error) -> Bool {
+        if error is MalformedFrame { return true }
+        switch error as? TapeError {
+        case .tornTail?, .malformedLine?, .foreignSegment?: return true
+        default: return false
+        }
     }
 }
 

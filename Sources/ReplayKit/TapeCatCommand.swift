@@ -51,6 +51,7 @@ enum TapeCatCommand: Subcommand {
         let arguments = try Arguments(
             words, options: ["asset", "assets", "from", "to"], flags: ["envelope", "skip-text", "strict", "help"])
         guard !arguments.positionals.isEmpty else { throw UsageError("name at least one tape") }
+        try TapeCommand.checkStandardInputOnce(arguments.positionals)
         let assets = Set(try TapeCommand.assets(arguments))
         let window = try TapeCommand.window(arguments)
         let from = window.from ?? Int64.min

@@ -10,7 +10,8 @@ import Tape
 
 /// Exit statuses of the tape tools beyond the shared ones (documented in docs/TAPE_FORMAT.md).
 public enum TapeExitStatus {
-    /// `--strict` was given and the tape has a torn tail or malformed lines.
+    /// `--strict` was given and the tape has a torn tail, corrupt data or malformed lines (for
+    /// `replay run --strict`, also a malformed frame).
     public static let damaged: Int32 = 2
 }
 
@@ -81,11 +82,19 @@ public enum TapeCommand: Subcommand {
     static func fail(_ error: any Error) -> CommandError {
         if let error = error as? TapeError {
             switch error {
-            case .tornTail, .malformedLine: return CommandError(error.description, status: TapeExitStatus.damaged)
+            case .tornTail, .malformedLine, .foreignSegment:
+                return CommandError(error.description, status: TapeExitStatus.damaged)
             default: return CommandError(error.description)
             }
         }
         return CommandError("\(error)")
+    }
+
+    /// Standard input can be read once: a second `-` would read nothing (usage error).
+    static func checkStandardInputOnce(_ paths: [String]) throws {
+        if paths.filter({ $0 == "-" }).count > 1 {
+            throw UsageError("standard input (-) can be given once: name it a single time, or save it to a file")
+        }
     }
 
     /// The `--asset ID` (repeatable) and `--assets ID,ID` values together, as `replay run` spells it.
@@ -127,7 +136,8 @@ public enum TapeCommand: Subcommand {
         var lines = report.tornTails.map { "warning: \($0.description)" }
         for issue in report.issues { lines.append("warning: \(issue.description)") }
         if report.malformedLines > report.issues.count {
-            lines.append("warning: \(report.malformedLines - report.issues.count) more malformed lines skipped")
+            let more = report.malformedLines - report.issues.count
+            lines.append("warning: \(more) more malformed \(more == 1 ? "line" : "lines") skipped")
         }
         return lines
     }

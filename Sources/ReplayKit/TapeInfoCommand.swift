@@ -40,6 +40,7 @@ enum TapeInfoCommand: Subcommand {
     static func run(_ words: [String]) throws -> Int32 {
         let arguments = try Arguments(words, options: [], flags: ["json", "strict", "help"])
         guard !arguments.positionals.isEmpty else { throw UsageError("name at least one tape") }
+        try TapeCommand.checkStandardInputOnce(arguments.positionals)
         let summary: TapeSummary
         do {
             summary = try TapeSummary.compute(paths: arguments.positionals)

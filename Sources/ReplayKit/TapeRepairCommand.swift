@@ -36,6 +36,7 @@ enum TapeRepairCommand: Subcommand {
         if let index = words.firstIndex(of: "-o") { words[index] = "--output" }
         let arguments = try Arguments(words, options: ["output"], flags: ["help"])
         guard !arguments.positionals.isEmpty else { throw UsageError("name the tape to repair") }
+        try TapeCommand.checkStandardInputOnce(arguments.positionals)
         guard let output = arguments.value("output") else {
             throw UsageError("name the output tape with -o OUT.ndjson.zst")
         }
@@ -56,7 +57,8 @@ enum TapeRepairCommand: Subcommand {
             for torn in read.tornTails { print("dropped: \(torn.description)") }
             for issue in read.issues { print("dropped: \(issue.description)") }
             if read.malformedLines > read.issues.count {
-                print("dropped: \(read.malformedLines - read.issues.count) more malformed lines")
+                let more = read.malformedLines - read.issues.count
+                print("dropped: \(more) more malformed \(more == 1 ? "line" : "lines")")
             }
             print("wrote \(output): \(report.framesWritten) frames, \(report.eventsWritten) events, footer added")
         }

@@ -45,6 +45,7 @@ enum TapeSliceCommand: Subcommand {
         if let index = words.firstIndex(of: "-o") { words[index] = "--output" }
         let arguments = try Arguments(words, options: ["output", "asset", "assets", "from", "to"], flags: ["help"])
         guard !arguments.positionals.isEmpty else { throw UsageError("name the tape to slice") }
+        try TapeCommand.checkStandardInputOnce(arguments.positionals)
         guard let output = arguments.value("output") else {
             throw UsageError("name the output tape with -o OUT.ndjson.zst")
         }

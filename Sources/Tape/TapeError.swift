@@ -19,6 +19,9 @@ public enum TapeError: Error, Sendable, Equatable, CustomStringConvertible {
     case corruptBeforeHeader(TornTail)
     /// Strict mode only: a line that is not a valid tape record.
     case malformedLine(file: String, line: Int, reason: String)
+    /// Strict mode only: a segment after the first that is not a tape at all (binary, or text
+    /// without a polytape header). Without strict mode it is skipped and reported.
+    case foreignSegment(file: String, reason: String)
     /// Strict mode only: the file ends in a torn tail.
     case tornTail(TornTail)
     /// A single line longer than the reader accepts.
@@ -77,6 +80,9 @@ public enum TapeError: Error, Sendable, Equatable, CustomStringConvertible {
         case .malformedLine(let file, let line, let reason):
             return "\(file):\(line): malformed tape line: \(reason). "
                 + "Run without --strict to skip such lines, or `replay tape repair` to rewrite the tape."
+        case .foreignSegment(let file, let reason):
+            return "\(file): not a PolyTape tape: \(reason), but it is among the tape's segments. Run without --strict "
+                + "to skip it (it is reported), or move it out of the tape's folder."
         case .tornTail(let torn):
             return torn.description + " Run `replay tape repair` to rewrite a clean tape."
         case .lineTooLong(let file, let line, let limit):
@@ -142,22 +148,30 @@ public struct TornTail: Sendable, Equatable, CustomStringConvertible {
         self.resumedAt = resumedAt
     }
 
+    /// Where the damage is: "after line N", or "before its first line" when no line was read.
+    public var position: String {
+        lastGoodLine == 0 ? "before its first line" : "after line \(lastGoodLine)"
+    }
+
     public var description: String {
         guard corrupt else {
-            return "\(file): torn tail after line \(lastGoodLine): \(reason); dropped \(droppedLineBytes) bytes of an "
-                + "incomplete line and \(droppedCompressedBytes) undecodable compressed bytes."
+            return "\(file): torn tail \(position): \(reason); dropped \(Self.bytes(droppedLineBytes)) of an "
+                + "incomplete line and \(droppedCompressedBytes) undecodable compressed "
+                + "\(droppedCompressedBytes == 1 ? "byte" : "bytes")."
         }
         let at = offset.map { " at compressed byte \($0)" } ?? ""
         if let resumedAt {
-            return "\(file): corrupt data in the middle of the segment\(at) (after line \(lastGoodLine)): \(reason); "
-                + "skipped \(droppedCompressedBytes) compressed bytes up to the next zstd frame at byte \(resumedAt) "
-                + "and read on from there; dropped \(droppedLineBytes) bytes of cut lines (later line numbers count "
-                + "the lines read)."
+            return "\(file): corrupt data in the middle of the segment\(at) (\(position)): \(reason); "
+                + "skipped \(droppedCompressedBytes) compressed \(droppedCompressedBytes == 1 ? "byte" : "bytes") up to "
+                + "the next zstd frame at byte \(resumedAt) and read on from there; dropped "
+                + "\(Self.bytes(droppedLineBytes)) of cut lines (later line numbers count the lines read)."
         }
-        return "\(file): corrupt data\(at) (after line \(lastGoodLine)): \(reason); the \(droppedCompressedBytes) "
-            + "compressed bytes from there to the end of the file could not be decoded (no later zstd frame to "
-            + "resume at); dropped \(droppedLineBytes) bytes of a cut line."
+        return "\(file): corrupt data\(at) (\(position)): \(reason); the \(droppedCompressedBytes) compressed "
+            + "\(droppedCompressedBytes == 1 ? "byte" : "bytes") from there to the end of the file could not be "
+            + "decoded (no later zstd frame to resume at); dropped \(Self.bytes(droppedLineBytes)) of a cut line."
     }
+
+    static func bytes(_ count: Int) -> String { count == 1 ? "1 byte" : "\(count) bytes" }
 }
 
 /// A line the reader skipped, with where it was.

@@ -187,7 +187,14 @@ public final class TapeReader {
         while let line = try nextLine() {
             if expectHeader {
                 expectHeader = false
-                let parsed = try TapeHeader.parse(line: line, file: currentFile)
+                let parsed: TapeHeader
+                do {
+                    parsed = try TapeHeader.parse(line: line, file: currentFile)
+                } catch .notATape(_, let reason) where fileIndex > 0 {
+                    // A later file that is no tape at all: the segments around it are still read.
+                    try skipForeignSegment(reason: reason)
+                    continue
+                }
                 if header == nil { header = parsed }
                 report.headers += 1
                 return .header(line: line)
@@ -221,6 +228,27 @@ public final class TapeReader {
     public func forEachFrame(_ body: (TapeFrame) throws -> Void) throws {
         while let record = try next() {
             if case .frame(let frame) = record { try body(frame) }
+        }
+    }
+
+    /// A segment after the first that is not a tape (binary, or text without a header): counted
+    /// as a malformed line at its first line, reported, and skipped whole; strict mode throws
+    /// `TapeError.foreignSegment`. (The first file is the tape's identity: not a tape there is an
+    /// error, thrown by `next()`.)
+    private func skipForeignSegment(reason: String) throws {
+        report.malformedLines += 1
+        let file = currentFile
+        let line = max(currentLineNumber, 1)
+        lineStart = 0
+        dataEnd = 0
+        scanFrom = 0
+        expectHeader = false
+        segmentEnded = true
+        closeFile()
+        if options.strict { throw TapeError.foreignSegment(file: file, reason: reason) }
+        if report.issues.count < options.maxIssuesKept {
+            report.issues.append(
+                TapeIssue(file: file, line: line, reason: "not a PolyTape tape: \(reason); the segment was skipped"))
         }
     }
 
@@ -556,6 +584,25 @@ public final class TapeReader {
     /// End of a segment: a partial last line is a torn tail.
     private func finishFile() throws {
         let partial = dataEnd - lineStart
+        let headerStart = Array(#"{"kind":"header""#.utf8)
+        let startsLikeHeader =
+            partial >= headerStart.count
+            && headerStart.indices.allSatisfy { output[lineStart + $0] == headerStart[$0] }
+        if partial > 0, expectHeader, currentLineNumber == 0, paths.count > 1, !tornRecorded, !startsLikeHeader {
+            // One of several files, without one complete line, that does not start like a header (a
+            // cut header is a torn tail): no tape at all, as one whose first line is no header.
+            do {
+                _ = try TapeHeader.parse(
+                    line: UnsafeRawBufferPointer(rebasing: output[lineStart..<dataEnd]), file: currentFile)
+            } catch .notATape(_, let reason) {
+                if fileIndex == 0 {
+                    closeFile()
+                    throw TapeError.notATape(file: currentFile, reason: reason)
+                }
+                try skipForeignSegment(reason: reason)
+                return
+            } catch {}
+        }
         if expectHeader, currentLineNumber == 0, paths.count == 1 {
             if tornRecorded, let damage = report.tornTails.last, damage.corrupt {
                 // Corrupt compressed data before the first line: not a cut header, and nothing to read.
@@ -564,10 +611,6 @@ public final class TapeReader {
             }
             // The only file ends before its first line does: a header cut short (its start is
             // there, or compressed data was truncated) is a damaged tape, not a foreign file.
-            let headerStart = Array(#"{"kind":"header""#.utf8)
-            let startsLikeHeader =
-                partial >= headerStart.count
-                && headerStart.indices.allSatisfy { output[lineStart + $0] == headerStart[$0] }
             if startsLikeHeader || (tailRecorded && partial == 0) {
                 closeFile()
                 throw TapeError.headerCut(file: currentFile, bytes: fileConsumed)

@@ -233,6 +233,12 @@ extension RunReport {
         /// the run did not read to the end (interrupted, failed, stopped by `--to`) and in reports
         /// written before the field existed. Informational; never compared with goldens.
         public var endedWithFooter: Bool?
+        /// Tape lines with a `kind` this version does not know (a newer writer's additions): skipped
+        /// and counted, as docs/TAPE_FORMAT.md says. Absent when there were none. Informational;
+        /// never compared with goldens.
+        public var unknownKindCount: Int?
+        /// The first few of them: `file`, `line`, and the kind as `reason` (`unknown kind "zebra"`).
+        public var unknownKindLines: [MalformedLine]?
 
         public init(
             frames: Int = 0, messagesByType: [String: Int] = [:], bytes: Int = 0, compressedBytes: Int? = nil,
@@ -283,6 +289,11 @@ extension RunReport {
         /// Corrupt data only: the byte offset of the zstd frame where reading resumed (absent when
         /// the rest of the segment was lost).
         public var resumedAt: Int64?
+
+        /// Where the damage is: "after line N", or "before its first line" when no line was read.
+        public var position: String {
+            lastGoodLine == 0 ? "before its first line" : "after line \(lastGoodLine)"
+        }
 
         public init(file: String, droppedBytes: Int, lastGoodLine: Int) {
             self.file = file

@@ -42,7 +42,13 @@ public enum VerificationText {
     }
 
     static func plural(_ count: Int, _ noun: String) -> String {
-        "\(count) \(noun)\(count == 1 ? "" : "s")"
+        Self.count(count, noun)
+    }
+
+    /// "1 malformed line", "2 malformed lines": a count with its noun in the right number
+    /// (`plural` for nouns that do not just take an "s").
+    public static func count(_ count: Int, _ singular: String, plural: String? = nil) -> String {
+        "\(count) \(count == 1 ? singular : plural ?? singular + "s")"
     }
 
     /// The first line: verdict and counts.

@@ -299,15 +299,21 @@ private struct Comparison {
         }
         // Reports written before `statusReasons` existed: what their fields tell.
         var findings: [String] = []
-        if report.input.malformedLineCount > 0 { findings.append("\(report.input.malformedLineCount) malformed lines") }
+        if report.input.malformedLineCount > 0 {
+            findings.append(VerificationText.count(report.input.malformedLineCount, "malformed line"))
+        }
         let corrupt = report.input.tornTails.filter { $0.corruptAt != nil }.count
         if report.input.tornTails.count > corrupt {
-            findings.append("\(report.input.tornTails.count - corrupt) torn tails")
+            findings.append(VerificationText.count(report.input.tornTails.count - corrupt, "torn tail"))
         }
-        if corrupt > 0 { findings.append("\(corrupt) stretches of corrupt data") }
-        if !report.untrustedBooks.isEmpty { findings.append("\(report.untrustedBooks.count) untrusted books") }
+        if corrupt > 0 {
+            findings.append(VerificationText.count(corrupt, "stretch", plural: "stretches") + " of corrupt data")
+        }
+        if !report.untrustedBooks.isEmpty {
+            findings.append(VerificationText.count(report.untrustedBooks.count, "untrusted book"))
+        }
         if report.exchangeHash.diverged > 0 {
-            var text = "\(report.exchangeHash.diverged) exchange-hash divergences"
+            var text = VerificationText.count(report.exchangeHash.diverged, "exchange-hash divergence")
             if let first = report.exchangeHash.firstDivergence {
                 text += " (first: asset \(first.assetID) at tape line \(first.line))"
             }

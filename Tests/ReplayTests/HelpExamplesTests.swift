@@ -29,7 +29,9 @@ import Testing
 
     @Test func theGoldenWorkflowOfVerifyHelpRunsAsWritten() throws {
         let help = try ReplayBinary.run(["verify", "--help"]).stdoutText
-        let lines = help.split(separator: "\n", omittingEmptySubsequences: false).map { $0.trimmingCharacters(in: .whitespaces) }
+        let lines = help.split(separator: "\n", omittingEmptySubsequences: false).map {
+            $0.trimmingCharacters(in: .whitespaces)
+        }
         let workflow = lines.drop { !$0.hasPrefix("# Record a golden once") }.dropFirst().prefix { !$0.isEmpty }
         #expect(workflow.count == 3, "\(workflow)")
         let scratch = try ScratchDirectory()

@@ -243,7 +243,7 @@ struct RunEndToEndTests {
         let damaged = kind == "plain" ? tapes.plain : tapes.zst
         let malformedLineNumber = try Self.linesWithoutFooter().count
         let run = try R.run(["run", damaged, "--workers", "2", "--strict"])
-        #expect(run.status == ExitStatus.failure, "stdout: \(run.stdoutText)\nstderr: \(run.stderr)")
+        #expect(run.status == TapeExitStatus.damaged, "stdout: \(run.stdoutText)\nstderr: \(run.stderr)")
         let file = URL(fileURLWithPath: damaged).lastPathComponent
         #expect(run.stderr.contains("\(file):\(malformedLineNumber)"), "stderr: \(run.stderr)")
     }

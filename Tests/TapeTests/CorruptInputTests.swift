@@ -407,3 +407,44 @@ import Testing
         #expect(err.hasPrefix("Error: "))
     }
 }
+
+extension CorruptInputTests {
+    /// Regression: a segment that is no tape at all (random bytes, or text without a header)
+    /// among the segments of a folder ended the whole read with "not a PolyTape tape", losing the
+    /// good segments after it. It is skipped, counted as a malformed line at its line 1 and
+    /// reported with its name; strict mode stops at it. The first file still has to be a tape.
+    @Test(arguments: ["binary", "binary without a line break", "text"])
+    func aSegmentThatIsNoTapeAmongSegmentsIsSkipped(content: String) throws {
+        let folder = TemporaryFolder()
+        defer { folder.remove() }
+        _ = try Self.makeTape(in: folder, frames: 3, name: "s-000001.ndjson.zst")
+        var random = SeededRandom(seed: 3)
+        var bytes: [UInt8] = (0..<512).map { _ in UInt8.random(in: 0...255, using: &random) }
+        bytes[0] = 0
+        switch content {
+        case "binary": bytes[100] = 0x0A
+        case "binary without a line break": bytes = bytes.map { $0 == 0x0A ? 0x20 : $0 }
+        default: bytes = Array("some notes\nnot a tape\n".utf8)
+        }
+        let foreign = folder.file("s-000002.ndjson.zst")
+        try Data(bytes).write(to: URL(fileURLWithPath: foreign))
+        _ = try Self.makeTape(in: folder, frames: 4, name: "s-000003.ndjson.zst")
+        let reason = content == "text" ? "the first line is not a polytape header" : TapeError.binaryReason
+
+        let (frames, report, _) = try readFrames([folder.path])
+        #expect(frames.compactMap(Self.frameNumber) == [1, 2, 3, 1, 2, 3, 4])
+        #expect(report.malformedLines == 1)
+        #expect(
+            report.issues == [
+                TapeIssue(file: foreign, line: 1, reason: "not a PolyTape tape: \(reason); the segment was skipped")
+            ])
+        #expect(report.tornTails.isEmpty)
+        #expect(throws: TapeError.foreignSegment(file: foreign, reason: reason)) {
+            try readFrames([folder.path], strict: true)
+        }
+        // Named first, it is not a tape: an error, as for a single file.
+        #expect(throws: TapeError.notATape(file: foreign, reason: reason)) {
+            try readFrames([foreign, folder.file("s-000001.ndjson.zst")])
+        }
+    }
+}

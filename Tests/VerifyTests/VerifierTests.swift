@@ -281,8 +281,8 @@ import Verify
         #expect(result.passed)
         #expect(
             result.notes == [
-                "the run itself ended with status 'warnings': 1 malformed lines, "
-                    + "1 exchange-hash divergences (first: asset 42 at tape line 77)"
+                "the run itself ended with status 'warnings': 1 malformed line, "
+                    + "1 exchange-hash divergence (first: asset 42 at tape line 77)"
             ])
     }
 

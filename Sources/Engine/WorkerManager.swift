@@ -587,7 +587,9 @@ enum Monitor {
             &attributes, Int16(POSIX_SPAWN_SETSIGDEF | POSIX_SPAWN_SETSIGMASK | POSIX_SPAWN_SETPGROUP))
 
         let arguments = [
-            plan.executable, WorkerProcess.modeArgument, "--index", "\(index)", "--parent", "\(plan.parentPID)",
+            // argv[0] names the role (`ps` shows `polytape-worker __worker --index 0 …`, not
+            // `/proc/self/exe`); the executable itself is `plan.executable`.
+            "polytape-worker", WorkerProcess.modeArgument, "--index", "\(index)", "--parent", "\(plan.parentPID)",
             "--ring-capacity", "\(plan.ringCapacity)", "--heartbeat-ms", "\(plan.heartbeatMs)",
             "--stats-ms", "\(plan.statsMs)", "--verify-hash", plan.verifyExchangeHash ? "1" : "0",
             "--spin-us", "\(plan.spinMicros)",

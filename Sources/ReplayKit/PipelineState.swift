@@ -140,9 +140,10 @@ struct PipelineState {
     var failure: String?
     /// Where SIGINT/SIGTERM cut the run short (file and line), for the report's status reasons.
     var interruptedAt: String?
-    /// `--from`/`--to` or `--assets` that selected nothing, or `--assets` ids never seen: each
-    /// told as a warning while running and listed in the report's status reasons.
-    var selectionProblems: [String] = []
+    /// `--from`/`--to` or `--assets` that selected nothing, `--assets` ids never seen, segments
+    /// out of time order or of different sessions: each told as a warning while running and
+    /// listed in the report's status reasons.
+    var inputProblems: [String] = []
     var sideDataSent = false
     var headerAssets: [String] = []
     var summary = FrameSummary()
@@ -336,8 +337,8 @@ struct PipelineState {
         if let failure { reasons.append(failure) }
         if let interruptedAt { reasons.append("interrupted at \(interruptedAt): the report covers what was replayed") }
         // A run cut short before its first frame has its failure as the reason, not the tape.
-        reasons += selectionProblems
-        if frames == 0, failure == nil, interruptedAt == nil, selectionProblems.isEmpty {
+        reasons += inputProblems
+        if frames == 0, failure == nil, interruptedAt == nil, inputProblems.isEmpty {
             reasons.append(
                 options.fromNs == nil && options.toNs == nil && options.assets == nil
                     ? "the tape holds no frames: nothing was replayed"

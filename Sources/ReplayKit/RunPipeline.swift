@@ -152,6 +152,8 @@ public enum ReplayRun {
         var framesInWindow = 0
         var lastRecordedNs = Int64.min
         var warnedBackwards = false
+        var warnedSessions = false
+        var firstSession: (session: String, file: String)?
         // Reading on the router thread: two clock reads per frame, the end of one stage being
         // the start of the next (per-record bookkeeping counts towards reading the next record).
         // With the read-ahead thread the only reading cost here is waiting for it, which it
@@ -170,7 +172,21 @@ public enum ReplayRun {
                 }
                 state.line += 1
                 switch record {
-                case .header:
+                case .header(let line):
+                    // Segments of different capture sessions do not continue each other: books
+                    // carry over from one session into another. Say so once.
+                    if let session = try? TapeHeader.parse(line: line, file: reader.currentFile).session {
+                        if let first = firstSession, session != first.session, !warnedSessions {
+                            warnedSessions = true
+                            let problem =
+                                "\(reader.currentFile) is from session '\(session)', \(first.file) from '\(first.session)': "
+                                + "segments of different sessions replayed as one carry books across them; "
+                                + "replay each session separately"
+                            state.inputProblems.append(problem)
+                            notify(.warning(problem))
+                        }
+                        if firstSession == nil { firstSession = (session, reader.currentFile) }
+                    }
                     if let header = reader.header, !state.sideDataSent {
                         state.sideDataSent = true
                         state.headerAssets = header.assets
@@ -190,11 +206,12 @@ public enum ReplayRun {
                     if recordedNs &+ 1_000_000_000 < lastRecordedNs && !warnedBackwards {
                         warnedBackwards = true
                         let back = Double(lastRecordedNs - recordedNs) / 1e9
-                        notify(
-                            .warning(
-                                "receive time goes back \(String(format: "%.1f", back)) s at \(reader.currentFile) line "
-                                    + "\(reader.currentLineNumber): are the segments out of order? Give them in time "
-                                    + "order (a folder's files are read in name order)"))
+                        let problem =
+                            "receive time goes back \(String(format: "%.1f", back)) s at \(reader.currentFile) line "
+                            + "\(reader.currentLineNumber): are the segments out of order? Give them in time "
+                            + "order (a folder's files are read in name order)"
+                        state.inputProblems.append(problem)
+                        notify(.warning(problem))
                     }
                     lastRecordedNs = max(lastRecordedNs, recordedNs)
                     if options.timeBasis == .receive, let to = options.toNs, recordedNs > to {
@@ -286,28 +303,30 @@ public enum ReplayRun {
         let endNs = cshim_monotonic_ns()
         // A filter that selects nothing is almost always a typo: say so, with where to look.
         if failure == nil && !state.interrupted {
+            var found: [String] = []
             let windowGiven = options.fromNs != nil || options.toNs != nil
             let windowEmpty =
                 options.timeBasis == .receive ? framesInWindow == 0 : state.frames > 0 && sink.filter.admitted == 0
             if windowGiven && windowEmpty {
-                state.selectionProblems.append(
+                found.append(
                     "the --from/--to window selected nothing; check it against the tape's times "
                         + "(`replay tape info TAPE` shows the receive and exchange time ranges)")
             } else if let assets = options.assets, state.frames > 0 {
                 let unmatched = assets.subtracting(sink.filter.matchedAssets).sorted()
                 if sink.filter.admitted == 0 {
-                    state.selectionProblems.append(
+                    found.append(
                         "--assets selected nothing: none of the \(assets.count) given asset id(s) has an event in the tape "
                             + "(`replay tape info TAPE` lists the tape's assets)")
                 } else if !unmatched.isEmpty {
                     let shown = unmatched.prefix(3).joined(separator: ", ") + (unmatched.count > 3 ? ", …" : "")
-                    state.selectionProblems.append(
+                    found.append(
                         "--assets: \(unmatched.count) of the \(assets.count) given asset id(s) had no event "
                             + (windowGiven ? "in the window" : "in the tape") + ": \(shown) "
                             + "(`replay tape info TAPE` lists the tape's assets)")
                 }
             }
-            for problem in state.selectionProblems { notify(.warning(problem)) }
+            for problem in found { notify(.warning(problem)) }
+            state.inputProblems += found
         }
         if !timeEachFrame {
             timing.readNs = reader.waitNanos

@@ -86,11 +86,18 @@ import Testing
     let scratch = try ScratchDirectory()
     let tape = try scratch.synthTape("synth.ndjson.zst", assets: 4, duration: "60s", rate: "20", seed: 5)
     var ownGroup = false
+    var argv0: [String] = []
     let run = try ReplayBinary.run(
         ["run", tape, "--workers", "2", "--speed", "1x", "--json"], timeout: .seconds(60)
     ) { process in
         let pid = process.processIdentifier
-        _ = waitForWorkerProcesses(of: pid, count: 2)
+        let workers = waitForWorkerProcesses(of: pid, count: 2)
+        // `ps` names the workers by their role (argv[0]).
+        argv0 = workers.compactMap { worker in
+            FileManager.default.contents(atPath: "/proc/\(worker)/cmdline").map {
+                String(decoding: $0.prefix { $0 != 0 }, as: UTF8.self)
+            }
+        }
         // Foundation starts a child as the leader of its own process group, which the test can
         // signal as a whole without signalling itself (a group that is not is refused below).
         ownGroup = getpgid(pid) == pid
@@ -98,6 +105,7 @@ import Testing
         if ownGroup { kill(-pid, SIGTERM) }
     }
     #expect(ownGroup, "the replay process does not lead its own process group")
+    #expect(argv0 == ["polytape-worker", "polytape-worker"])
     #expect(!run.timedOut)
     #expect(run.status == ExitStatus.interrupted, "stderr: \(run.stderr)")
     #expect(!run.stderr.contains("killed by signal"), "stderr: \(run.stderr)")

@@ -31,3 +31,24 @@ import Testing
     let ordered = try ReplayBinary.run(["run", folder + "/b.ndjson", folder + "/a.ndjson", "--workers", "1", "--quiet"])
     #expect(!ordered.stderr.contains("receive time goes back"), "stderr: \(ordered.stderr)")
 }
+
+/// Regression: out-of-order segments were only a line on standard error (status `ok`), and
+/// segments of different capture sessions replayed as one were not mentioned at all. Both are
+/// status reasons now.
+@Test func segmentsOutOfOrderOrOfAnotherSessionAreStatusReasons() throws {
+    let twice = try ReplayBinary.run([
+        "run", ReplayBinary.bundledTape, ReplayBinary.bundledTape, "--workers", "1", "--json",
+    ])
+    let report = try #require(twice.json, "stderr: \(twice.stderr)")
+    #expect(report.string("status") == "warnings")
+    let reasons = report["statusReasons"] as? [String] ?? []
+    #expect(reasons.contains { $0.hasPrefix("receive time goes back") }, "\(reasons)")
+
+    let other = Repo.fixture("tapes/nslaughter-settled-mixed.ndjson.zst").path
+    let mixed = try ReplayBinary.run(["run", ReplayBinary.bundledTape, other, "--workers", "1", "--json"])
+    let mixedReport = try #require(mixed.json, "stderr: \(mixed.stderr)")
+    let mixedReasons = mixedReport["statusReasons"] as? [String] ?? []
+    let session = mixedReasons.first { $0.contains("segments of different sessions") }
+    #expect(session?.hasPrefix("\(other) is from session '") == true, "\(mixedReasons)")
+    #expect(mixed.stderr.components(separatedBy: "segments of different sessions").count == 2, "told once")
+}

@@ -95,8 +95,16 @@ public struct RunOptions: Sendable {
             }
         }
         if let file = arguments.value("assets-file") {
-            guard let text = try? String(contentsOfFile: file, encoding: .utf8) else {
-                throw CommandError("cannot read --assets-file \(file): check the path (one asset id per line)")
+            var isDirectory: ObjCBool = false
+            guard FileManager.default.fileExists(atPath: file, isDirectory: &isDirectory), !isDirectory.boolValue else {
+                throw CommandError("--assets-file \(file): no such file; check the path (one asset id per line)")
+            }
+            guard let data = FileManager.default.contents(atPath: file) else {
+                throw CommandError("--assets-file \(file): cannot be read (permissions?)")
+            }
+            guard let text = String(data: data, encoding: .utf8), !data.contains(0) else {
+                throw CommandError(
+                    "--assets-file \(file) is not a text file: give one asset id per line (# starts a comment)")
             }
             for line in text.split(whereSeparator: \.isNewline) {
                 let id = line.trimmingCharacters(in: .whitespaces)

@@ -41,6 +41,8 @@ public enum TapeError: Error, Sendable, Equatable, CustomStringConvertible {
 
     /// The `notATape` reason for binary files (which `tape import` refuses too).
     static let binaryReason = "it is a binary file, not text"
+    /// The `notATape` reason for a pretty-printed JSON document (a run report or a golden).
+    static let jsonDocumentReason = "it is a JSON document (a run report or golden file?), not NDJSON tape lines"
 
     public var description: String {
         switch self {
@@ -49,14 +51,19 @@ public enum TapeError: Error, Sendable, Equatable, CustomStringConvertible {
         case .io(let path, let operation, let code):
             return "\(path): \(operation) failed: \(String(cString: strerror(code))) (errno \(code))."
         case .notATape(let file, let reason) where reason == TapeError.binaryReason:
+            if file == "-" || file == "<stdin>" {
+                return "standard input is not a PolyTape tape: \(reason). Pipe a tape (.ndjson.zst or .ndjson) "
+                    + "into it, or name the tape file instead of -."
+            }
             return "\(file): not a PolyTape tape: \(reason). Give a tape (.ndjson.zst or .ndjson), a folder of "
                 + "segments, or - for standard input."
+        case .notATape(let file, let reason) where reason == TapeError.jsonDocumentReason:
+            return "\(file): not a PolyTape tape: \(reason). A golden goes with `replay run TAPE --golden \(file)`, "
+                + "a run report with `replay verify \(file) GOLDEN`."
         case .notATape(let file, let reason):
-            // Standard input has no name to put into a runnable import command.
-            let fromStandardInput = file == "-" || file == "<stdin>"
             let convert =
-                fromStandardInput
-                ? "save it to a file and run `replay tape import FILE -o OUT.ndjson.zst`"
+                file == "-" || file == "<stdin>"
+                ? "pipe it into `replay tape import - -o OUT.ndjson.zst`"
                 : "run `replay tape import \(file) -o OUT.ndjson.zst`"
             return "\(file): not a PolyTape tape: \(reason). To convert a foreign capture, \(convert)."
         case .unsupportedFormat(let file, let found):

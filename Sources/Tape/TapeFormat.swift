@@ -332,6 +332,10 @@ public struct TapeHeader: Sendable, Equatable {
             if line.contains(0) || control * 20 > min(line.count, 4096) {
                 throw .notATape(file: file, reason: TapeError.binaryReason)
             }
+            // A pretty-printed JSON document (a run report, a golden) opens with a lone brace.
+            if line.allSatisfy({ $0 == 0x7B || $0 == 0x20 || $0 == 0x09 || $0 == 0x0D }) && line.contains(0x7B) {
+                throw .notATape(file: file, reason: TapeError.jsonDocumentReason)
+            }
             throw .notATape(file: file, reason: "the first line is not a polytape header")
         }
         guard let format = object.string("format") else {

@@ -97,3 +97,20 @@ func aSelectionThatMatchesNothingIsWarnedAbout(extra: [String], warning: String)
     let whole = try ReplayBinary.run(["run", ReplayBinary.bundledTape, "--workers", "1", "--json"])
     #expect(try #require(whole.json).object("input")["endedWithFooter"] as? Bool == true)
 }
+
+/// Regression: an `--assets-file` that exists but is binary was told to "check the path".
+@Test func anAssetsFileThatIsNotTextSaysSo() throws {
+    let scratch = try ScratchDirectory()
+    let file = scratch.path("ids.bin")
+    try Data([0x00, 0xFF, 0x10, 0x0A]).write(to: URL(fileURLWithPath: file))
+    #expect {
+        try RunOptions.parse(["--assets-file", file])
+    } throws: { error in
+        "\(error)".contains("--assets-file \(file) is not a text file")
+    }
+    #expect {
+        try RunOptions.parse(["--assets-file", scratch.path("missing.txt")])
+    } throws: { error in
+        "\(error)".contains("no such file")
+    }
+}

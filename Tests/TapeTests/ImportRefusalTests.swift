@@ -193,13 +193,30 @@ import Testing
         #expect(!err.contains("not a PolyTape tape"))
     }
 
-    /// Regression: `replay … -` on a non-tape suggested `replay tape import <stdin>`, which cannot run.
-    @Test func standardInputThatIsNotATapeSaysToSaveItFirst() throws {
-        let (status, _, err) = try runReplay(["tape", "info", "-"], stdin: Data("hello\n".utf8))
+    /// Regression: a golden or run report given as the tape was answered with a suggestion to
+    /// import it as a capture.
+    @Test func aGoldenGivenAsTheTapeIsRecognised() throws {
+        let golden = Repo.fixture("golden/g3-enrico-2026-09.w1.golden.json").path
+        let (status, _, err) = try runReplay(["run", golden, "--workers", "1"])
+        #expect(status == 1)
+        #expect(err.contains("it is a JSON document (a run report or golden file?)"), "stderr: \(err)")
+        #expect(err.contains("`replay run TAPE --golden \(golden)`"), "stderr: \(err)")
+        #expect(!err.contains("tape import"), "stderr: \(err)")
+    }
+
+    /// Regression: `replay … -` on a non-tape suggested `replay tape import <stdin>`, which cannot
+    /// run, then to save it to a file although `tape import` reads standard input; binary data on
+    /// standard input was told to "give … - for standard input".
+    @Test func standardInputThatIsNotATapeSaysToPipeItIntoImport() throws {
+        var (status, _, err) = try runReplay(["tape", "info", "-"], stdin: Data("hello\n".utf8))
         #expect(status == 1)
         #expect(err.contains("<stdin>: not a PolyTape tape"), "stderr: \(err)")
-        #expect(err.contains("save it to a file and run `replay tape import FILE -o OUT.ndjson.zst`"))
+        #expect(err.contains("pipe it into `replay tape import - -o OUT.ndjson.zst`"), "stderr: \(err)")
         #expect(!err.contains("import <stdin>"))
+        (status, _, err) = try runReplay(["tape", "info", "-"], stdin: Data([0, 1, 2, 0xFF, 0x0A]))
+        #expect(status == 1)
+        #expect(err.contains("standard input is not a PolyTape tape: it is a binary file"), "stderr: \(err)")
+        #expect(!err.contains("or - for standard input"), "stderr: \(err)")
         #expect(
             TapeError.notATape(file: "x.jsonl", reason: "r").description.contains(
                 "run `replay tape import x.jsonl -o OUT.ndjson.zst`"))

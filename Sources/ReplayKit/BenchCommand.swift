@@ -149,11 +149,11 @@ enum BenchCommand: Subcommand {
             try RunCommand.write(json, to: path, what: "JSON report")
         }
         if options.json {
-            FileHandle.standardOutput.write(json)
+            try StandardOutput.write(json)
         } else {
-            print(BenchTable.render(report), terminator: "")
+            try StandardOutput.print(BenchTable.render(report), terminator: "")
             for path in [options.chartPath, options.htmlPath, options.reportPath].compactMap({ $0 }) {
-                print("wrote \(path)")
+                try StandardOutput.print("wrote \(path)")
             }
         }
         return ExitStatus.success

@@ -50,15 +50,16 @@ enum TapeRepairCommand: Subcommand {
         }
         let read = report.read
         if read.tornTails.isEmpty && read.malformedLines == 0 {
-            print(
+            try StandardOutput.print(
                 "nothing was damaged; wrote \(output): \(report.framesWritten) frames, \(report.eventsWritten) events")
         } else {
-            for torn in read.tornTails { print("dropped: \(torn.description)") }
-            for issue in read.issues { print("dropped: \(issue.description)") }
+            for torn in read.tornTails { try StandardOutput.print("dropped: \(torn.description)") }
+            for issue in read.issues { try StandardOutput.print("dropped: \(issue.description)") }
             if read.malformedLines > read.issues.count {
-                print("dropped: \(read.malformedLines - read.issues.count) more malformed lines")
+                try StandardOutput.print("dropped: \(read.malformedLines - read.issues.count) more malformed lines")
             }
-            print("wrote \(output): \(report.framesWritten) frames, \(report.eventsWritten) events, footer added")
+            try StandardOutput.print(
+                "wrote \(output): \(report.framesWritten) frames, \(report.eventsWritten) events, footer added")
         }
         return ExitStatus.success
     }

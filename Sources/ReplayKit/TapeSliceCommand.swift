@@ -62,7 +62,7 @@ enum TapeSliceCommand: Subcommand {
         } catch {
             throw TapeCommand.fail(error)
         }
-        print(
+        try StandardOutput.print(
             "wrote \(output): \(report.framesWritten) of \(report.framesRead) frames (\(report.warmupFrames) warm-up), \(report.eventsWritten) events"
         )
         for line in TapeCommand.damageLines(report.read) { printError(line) }

@@ -63,7 +63,7 @@ enum TapeSynthCommand: Subcommand {
             let writer = try TapeWriter(
                 options: writerOptions, header: header, nowWallNs: header.createdNs, nowMonoNs: 0)
             let report = try TapeSynthesizer.generate(options, into: writer)
-            print(
+            try StandardOutput.print(
                 "wrote \(output): \(report.frames) frames (\(report.priceChangeEntries) price_change entries, \(report.books) books, \(report.trades) trades, \(report.tickSizeChanges) tick-size changes), \(report.assets.count) assets, \(writer.stats.uncompressedBytes) NDJSON bytes, \(writer.stats.compressedBytes) compressed"
             )
         } catch {

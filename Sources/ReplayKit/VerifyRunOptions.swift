@@ -36,7 +36,7 @@ public enum VerifyRunOptions {
                 report: report, goldenPath: options.goldenPath, writeGoldenPath: options.writeGoldenPath,
                 bless: options.bless, targetsPath: options.targetsPath, junitPath: options.junitPath,
                 json: options.json)
-            if !outcome.text.isEmpty { FileHandle.standardOutput.write(Data(outcome.text.utf8)) }
+            if !outcome.text.isEmpty { try StandardOutput.write(Data(outcome.text.utf8)) }
             if options.json, let recorded = outcome.recorded { printError(recorded.trimmingCharacters(in: .newlines)) }
             return outcome.status
         } catch let error as VerifyError {

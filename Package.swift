@@ -37,7 +37,8 @@ let package = Package(
         .target(name: "Tape", dependencies: ["Feed", "Book", "CZstd"], swiftSettings: strict),
         .target(name: "WebSocket", dependencies: ["COpenSSL", "CShim"], swiftSettings: strict),
         .target(name: "Engine", dependencies: ["Feed", "Book", "CShim", "COpenSSL"], swiftSettings: strict),
-        .target(name: "Verify", dependencies: ["Feed", "Book", "Engine"], swiftSettings: strict),
+        .target(
+            name: "Verify", dependencies: ["Feed", "Book", "Engine", "CommandLineSupport"], swiftSettings: strict),
         .target(
             name: "Capture", dependencies: ["Feed", "Tape", "WebSocket", "CShim", "CommandLineSupport"],
             swiftSettings: strict),

@@ -136,6 +136,14 @@ enum BenchCommand: Subcommand {
             throw CommandError(
                 "tape not found: \(tape) (give a .ndjson.zst or .ndjson file or a directory of segments)")
         }
+        // Output files are checked before the sweep, which takes minutes.
+        let outputs = [
+            ("--chart", options.chartPath, "bench.svg"), ("--html", options.htmlPath, "bench.html"),
+            ("--report", options.reportPath, "bench.json"),
+        ]
+        for case (let option, let path?, let example) in outputs {
+            try OutputFile.check(path, option: option, example: example)
+        }
         let report = try sweep(options)
 
         if let path = options.chartPath {

@@ -252,11 +252,13 @@ enum RunCommand: Subcommand {
         return status
     }
 
+    /// Writes an output file (`--report`, `--dump-books`, bench charts) as `OutputFile` does:
+    /// through symlinks, atomically for regular files, in place for devices and FIFOs.
     static func write(_ data: Data, to path: String, what: String) throws {
         do {
-            try data.write(to: URL(fileURLWithPath: path), options: .atomic)
+            try OutputFile.write(data, to: path)
         } catch {
-            throw CommandError("cannot write the \(what) to \(path): \(error.localizedDescription)")
+            throw CommandError("cannot write the \(what) to \(path): \(error.reason)")
         }
     }
 }

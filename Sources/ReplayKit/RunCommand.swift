@@ -134,6 +134,9 @@ enum RunCommand: Subcommand {
         }
 
         try options.checkOutputPaths()
+        // The golden and targets are read now: a missing, binary or wrong kind of file is
+        // reported before the replay, not after it.
+        try VerifyRunOptions.checkInputs(options)
         if let golden = options.goldenPath,
             let conflict = Self.exchangeHashConflict(goldenPath: golden, verifying: options.verifyExchangeHash)
         {

@@ -90,6 +90,14 @@ public enum TapeCommand: Subcommand {
         return CommandError("\(error)")
     }
 
+    /// Checks `-o OUT` before any input is read (not a directory, not a device or pipe, its folder
+    /// exists and is writable) and returns the path to write: a symlink's target, so the link is
+    /// kept and the tape it points at is replaced.
+    static func outputPath(_ path: String) throws -> String {
+        try OutputFile.check(path, option: "-o", example: "out.ndjson.zst", allowsSpecialFiles: false)
+        return OutputFile.resolve(path)
+    }
+
     /// The `--asset ID` (repeatable) and `--assets ID,ID` values together, as `replay run` spells it.
     /// Options that name no id at all (`--assets ""`) are a usage error, as in `replay run`: an
     /// empty list would otherwise mean "no filter", the opposite of what was typed.

@@ -81,10 +81,11 @@ enum TapeImportCommand: Subcommand {
         }
         let startTimeNs = try arguments.value("start-time").map(parseStartTime)
         if arguments.positionals.contains(output) { throw UsageError("the output \(output) is also an input") }
+        let target = try TapeCommand.outputPath(output)
         let report: ImportReport
         do {
             report = try TapeImporter.importFiles(
-                arguments.positionals, to: output, shape: shape, startTimeNs: startTimeNs)
+                arguments.positionals, to: target, shape: shape, startTimeNs: startTimeNs)
         } catch {
             throw TapeCommand.fail(error)
         }

@@ -42,9 +42,10 @@ enum TapeRepairCommand: Subcommand {
         if arguments.positionals.contains(output) {
             throw UsageError("write the repaired tape to a new file, not over \(output)")
         }
+        let target = try TapeCommand.outputPath(output)
         let report: TapeCopyReport
         do {
-            report = try TapeRepairer.repair(inputs: arguments.positionals, output: output)
+            report = try TapeRepairer.repair(inputs: arguments.positionals, output: target)
         } catch {
             throw TapeCommand.fail(error)
         }

@@ -56,8 +56,9 @@ enum TapeSynthCommand: Subcommand {
         if let text = arguments.value("duration") {
             options.durationNs = try TapeCommand.durationNs(text, option: "duration")
         }
+        let target = try TapeCommand.outputPath(output)
         do {
-            var writerOptions = TapeWriterOptions(destination: .file(output, overwrite: true))
+            var writerOptions = TapeWriterOptions(destination: .file(target, overwrite: true))
             writerOptions.flushIntervalNs = Int64.max / 2
             let header = TapeSynthesizer.header(for: options)
             let writer = try TapeWriter(

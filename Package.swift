@@ -32,12 +32,13 @@ let package = Package(
 
         // Libraries: all behaviour lives here and is tested in-process.
         .target(name: "Feed", swiftSettings: strict),
-        .target(name: "CommandLineSupport", swiftSettings: strict),
+        .target(name: "CommandLineSupport", dependencies: ["CShim"], swiftSettings: strict),
         .target(name: "Book", dependencies: ["Feed", "COpenSSL"], swiftSettings: strict),
         .target(name: "Tape", dependencies: ["Feed", "Book", "CZstd"], swiftSettings: strict),
         .target(name: "WebSocket", dependencies: ["COpenSSL", "CShim"], swiftSettings: strict),
         .target(name: "Engine", dependencies: ["Feed", "Book", "CShim", "COpenSSL"], swiftSettings: strict),
-        .target(name: "Verify", dependencies: ["Feed", "Book", "Engine"], swiftSettings: strict),
+        .target(
+            name: "Verify", dependencies: ["Feed", "Book", "Engine", "CommandLineSupport"], swiftSettings: strict),
         .target(
             name: "Capture", dependencies: ["Feed", "Tape", "WebSocket", "CShim", "CommandLineSupport"],
             swiftSettings: strict),

@@ -11,6 +11,8 @@
 #include <signal.h>
 #include <limits.h>
 #include <sys/syscall.h>
+#include <stdio.h>
+#include <errno.h>
 
 int cshim_memfd_create(const char *name, unsigned int flags) { return memfd_create(name, flags); }
 int cshim_eventfd(unsigned int initval, int flags) { return eventfd(initval, flags); }
@@ -48,3 +50,9 @@ int cshim_set_nonblocking(int fd) {
     return fcntl(fd, F_SETFL, flags | O_NONBLOCK);
 }
 int cshim_set_thread_name(const char *name) { return prctl(PR_SET_NAME, name, 0, 0, 0); }
+
+int cshim_flush_stdout(void) {
+    errno = 0;
+    if (fflush(stdout) != 0 || ferror(stdout)) return errno != 0 ? errno : EIO;
+    return 0;
+}

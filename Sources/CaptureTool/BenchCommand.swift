@@ -53,7 +53,7 @@ enum BenchCommand: CaptureSubcommand {
                 compressionLevel: Int32(level))
             results.append(result)
             if !parsed.flag("json") {
-                print(
+                try StandardOutput.print(
                     String(
                         format:
                             "run %d: %llu frames in %.2f s = %.0f frames/s; capture CPU %.2f s = %.0f frames/CPU-s (%.2f cores); %.1f MiB -> %.1f MiB (%.1fx)",
@@ -68,9 +68,9 @@ enum BenchCommand: CaptureSubcommand {
         if parsed.flag("json") {
             let encoder = JSONEncoder()
             encoder.outputFormatting = [.prettyPrinted, .sortedKeys]
-            print(String(decoding: try encoder.encode(results), as: UTF8.self))
+            try StandardOutput.print(String(decoding: try encoder.encode(results), as: UTF8.self))
         } else {
-            print(
+            try StandardOutput.print(
                 String(
                     format: "median of %d: %.0f frames/s wall, %.0f frames per capture CPU-second (target >= 50000)",
                     results.count, median.framesPerSecond, medianCPU))

@@ -15,12 +15,14 @@ protocol CaptureSubcommand {
 extension CaptureSubcommand {
     /// Maps `--help`, usage errors and runtime errors to output and exit statuses.
     static func main(_ arguments: [String]) -> Int32 {
-        if arguments.contains("--help") || arguments.contains("-h") {
-            print(help)
-            return CaptureExitStatus.success
-        }
         do {
+            if arguments.contains("--help") || arguments.contains("-h") {
+                try StandardOutput.print(help)
+                return CaptureExitStatus.success
+            }
             return try run(arguments)
+        } catch let error as OutputError {
+            return outputFailed(error)
         } catch let error as UsageError {
             printError("Error: \(error.message)\nUsage: \(usage)\n  See 'capture \(name) --help'.")
             return CaptureExitStatus.usage
@@ -32,7 +34,7 @@ extension CaptureSubcommand {
 }
 
 func printError(_ text: String) {
-    FileHandle.standardError.write(Data((text + "\n").utf8))
+    writeStandardError(text + "\n")
 }
 
 enum CaptureMain {
@@ -42,7 +44,11 @@ enum CaptureMain {
         guard let first = arguments.first else { return usage(toStandardError: true) }
         if first == "--help" || first == "-h" || first == "help" { return usage(toStandardError: false) }
         if first == "--version" {
-            print(CaptureVersion.writer)
+            do {
+                try StandardOutput.print(CaptureVersion.writer)
+            } catch {
+                return outputFailed(error)
+            }
             return CaptureExitStatus.success
         }
         if let command = commands.first(where: { $0.name == first }) {
@@ -76,7 +82,11 @@ enum CaptureMain {
             printError(text)
             return CaptureExitStatus.usage
         }
-        print(text)
+        do {
+            try StandardOutput.print(text)
+        } catch {
+            return outputFailed(error)
+        }
         return CaptureExitStatus.success
     }
 }

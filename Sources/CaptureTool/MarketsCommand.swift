@@ -33,21 +33,21 @@ enum MarketsCommand: CaptureSubcommand {
         if options.json {
             let encoder = JSONEncoder()
             encoder.outputFormatting = [.prettyPrinted, .sortedKeys, .withoutEscapingSlashes]
-            print(String(decoding: try encoder.encode(markets), as: UTF8.self))
+            try StandardOutput.print(String(decoding: try encoder.encode(markets), as: UTF8.self))
         } else if options.idsOnly {
-            print(markets.flatMap(\.tokenIds).joined(separator: ","))
+            try StandardOutput.print(markets.flatMap(\.tokenIds).joined(separator: ","))
         } else {
-            print("rank  volume 24h  neg-risk  tick    min  slug / condition id / asset ids")
+            try StandardOutput.print("rank  volume 24h  neg-risk  tick    min  slug / condition id / asset ids")
             for (index, market) in markets.enumerated() {
                 let volume = market.volume24hr.map { String(format: "%.0f", $0) } ?? "?"
-                print(
+                try StandardOutput.print(
                     "\(pad(String(index + 1), 4))  \(pad(volume, 10))  \(pad(market.negRisk.map { $0 ? "yes" : "no" } ?? "?", 8))"
                         + "  \(pad(market.tickSize ?? "?", 6))  \(pad(market.orderMinSize ?? "?", 3))  \(market.slug)")
-                print("      \(market.conditionId)")
+                try StandardOutput.print("      \(market.conditionId)")
                 for (outcome, token) in zip(
                     market.outcomes + Array(repeating: "", count: market.tokenIds.count), market.tokenIds)
                 {
-                    print("        \(outcome.isEmpty ? "" : outcome + ": ")\(token)")
+                    try StandardOutput.print("        \(outcome.isEmpty ? "" : outcome + ": ")\(token)")
                 }
             }
         }

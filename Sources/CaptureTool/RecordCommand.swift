@@ -139,7 +139,7 @@ enum RecordCommand: CaptureSubcommand {
                 warnings: resolved.warnings)
             let encoder = JSONEncoder()
             encoder.outputFormatting = [.prettyPrinted, .sortedKeys, .withoutEscapingSlashes]
-            print(String(decoding: try encoder.encode(report), as: UTF8.self))
+            try StandardOutput.print(String(decoding: try encoder.encode(report), as: UTF8.self))
         }
         printError(describe(summary, segments: segments))
         if summary.counters.queueDroppedFrames > 0 {
@@ -274,11 +274,11 @@ final class StatusLine: @unchecked Sendable {
         if snapshot.queueDroppedFrames > 0 {
             line += " · \u{1B}[1;31mDROPPED \(snapshot.queueDroppedFrames) frames (disk too slow)\u{1B}[0m"
         }
-        FileHandle.standardError.write(Data(("\r\u{1B}[K" + line).utf8))
+        writeStandardError("\r\u{1B}[K" + line)
         drawn = true
     }
 
     func finish() {
-        if drawn { FileHandle.standardError.write(Data("\r\u{1B}[K".utf8)) }
+        if drawn { writeStandardError("\r\u{1B}[K") }
     }
 }

@@ -1,5 +1,7 @@
 // The `capture` executable: record the Polymarket market channel to tapes, or list markets.
 import Capture
+import CommandLineSupport
 import Foundation
 
-exit(CaptureMain.main(Array(CommandLine.arguments.dropFirst())))
+StandardOutput.reserveClosedStandardStreams()
+exit(finishStandardOutput(CaptureMain.main(Array(CommandLine.arguments.dropFirst()))))

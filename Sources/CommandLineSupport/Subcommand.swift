@@ -14,6 +14,9 @@ public enum ExitStatus {
     public static let usage: Int32 = 64
     /// Stopped by SIGINT or SIGTERM after reporting what was done (128 + SIGINT).
     public static let interrupted: Int32 = 130
+    /// Standard output is a pipe whose reader went away (`| head -1`): the command ends quietly,
+    /// with the status a shell shows for a process ended by SIGPIPE (128 + SIGPIPE).
+    public static let brokenPipe: Int32 = 141
 }
 
 /// A runtime error with a message that says what happened, where, and what to do.
@@ -29,7 +32,27 @@ public struct CommandError: Error, CustomStringConvertible {
 
 /// Writes to standard error (libraries never print; only command code calls this).
 public func printError(_ text: String) {
-    FileHandle.standardError.write(Data((text + "\n").utf8))
+    writeStandardError(text + "\n")
+}
+
+/// The exit status for a failed write to standard output, after saying so on standard error
+/// (one `Error:` line; nothing for a broken pipe, whose reader has stopped listening).
+public func outputFailed(_ error: OutputError) -> Int32 {
+    if error.isBrokenPipe { return ExitStatus.brokenPipe }
+    printError("Error: \(error)")
+    return ExitStatus.failure
+}
+
+/// The end of an executable's `main`: flushes anything printed through C stdio and turns a failed
+/// write there into exit status 1 (or the broken-pipe status), so that no output is lost silently.
+public func finishStandardOutput(_ status: Int32) -> Int32 {
+    do {
+        try StandardOutput.flushStdio()
+    } catch {
+        let failed = outputFailed(error)
+        return status == ExitStatus.success ? failed : status
+    }
+    return status
 }
 
 /// A subcommand of `replay`: its name, one-line summary, usage line and full help.
@@ -46,12 +69,14 @@ extension Subcommand {
     /// Runs the subcommand, mapping `--help`, usage errors and runtime errors to the
     /// conventional output and exit statuses.
     public static func main(_ arguments: [String]) -> Int32 {
-        if arguments.contains("--help") || arguments.contains("-h") {
-            print(help)
-            return ExitStatus.success
-        }
         do {
+            if arguments.contains("--help") || arguments.contains("-h") {
+                try StandardOutput.print(help)
+                return ExitStatus.success
+            }
             return try run(arguments)
+        } catch let error as OutputError {
+            return outputFailed(error)
         } catch let error as UsageError {
             printError(
                 "Error: \(error.message)\nUsage: \(usage)\n  See '\(usage.split(separator: " ").prefix(2).joined(separator: " ")) --help'."

@@ -25,9 +25,9 @@ enum BenchBookCommand: Subcommand {
 
     static func run(_ arguments: [String]) throws -> Int32 {
         let parsed = try Arguments(arguments, options: ["scale", "allocation-probe"], flags: [])
-        print(MachineDescription.current.line)
+        try StandardOutput.print(MachineDescription.current.line)
         if parsed.value("allocation-probe") != nil {
-            print(
+            try StandardOutput.print(
                 BookBenchmark.allocationProbe(passes: try parsed.int("allocation-probe", default: 2, range: 1...1000)))
             return ExitStatus.success
         }
@@ -38,7 +38,7 @@ enum BenchBookCommand: Subcommand {
             }
             scale = value
         }
-        print(BookBenchmark.run(scale: scale))
+        try StandardOutput.print(BookBenchmark.run(scale: scale))
         return ExitStatus.success
     }
 }

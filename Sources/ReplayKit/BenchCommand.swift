@@ -136,6 +136,14 @@ enum BenchCommand: Subcommand {
             throw CommandError(
                 "tape not found: \(tape) (give a .ndjson.zst or .ndjson file or a directory of segments)")
         }
+        // Output files are checked before the sweep, which takes minutes.
+        let outputs = [
+            ("--chart", options.chartPath, "bench.svg"), ("--html", options.htmlPath, "bench.html"),
+            ("--report", options.reportPath, "bench.json"),
+        ]
+        for case (let option, let path?, let example) in outputs {
+            try OutputFile.check(path, option: option, example: example)
+        }
         let report = try sweep(options)
 
         if let path = options.chartPath {
@@ -149,11 +157,11 @@ enum BenchCommand: Subcommand {
             try RunCommand.write(json, to: path, what: "JSON report")
         }
         if options.json {
-            FileHandle.standardOutput.write(json)
+            try StandardOutput.write(json)
         } else {
-            print(BenchTable.render(report), terminator: "")
+            try StandardOutput.print(BenchTable.render(report), terminator: "")
             for path in [options.chartPath, options.htmlPath, options.reportPath].compactMap({ $0 }) {
-                print("wrote \(path)")
+                try StandardOutput.print("wrote \(path)")
             }
         }
         return ExitStatus.success

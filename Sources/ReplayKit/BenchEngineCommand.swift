@@ -29,9 +29,9 @@ enum BenchEngineCommand: Subcommand {
         """
 
     static func run(_ arguments: [String]) throws -> Int32 {
-        print(MachineDescription.current.line)
+        try StandardOutput.print(MachineDescription.current.line)
         do {
-            print(try EngineBenchmark.run(arguments: arguments))
+            try StandardOutput.print(try EngineBenchmark.run(arguments: arguments))
         } catch let error as EngineError {
             if case .invalidConfiguration(let text) = error { throw UsageError(text) }
             throw error

@@ -39,9 +39,9 @@ enum BenchParserCommand: Subcommand {
         }
         if parsed.value("allocation-probe") != nil {
             let passes = try parsed.int("allocation-probe", default: 2, range: 1...1000)
-            print(FeedBenchmark.allocationProbe(corpusFiles: files, passes: passes))
+            try StandardOutput.print(FeedBenchmark.allocationProbe(corpusFiles: files, passes: passes))
         } else {
-            print(FeedBenchmark.run(corpusFiles: files))
+            try StandardOutput.print(FeedBenchmark.run(corpusFiles: files))
         }
         return ExitStatus.success
     }

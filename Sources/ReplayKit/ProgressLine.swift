@@ -1,4 +1,5 @@
 // A live one-line progress display on stderr, only when stderr is a terminal.
+import CommandLineSupport
 import Foundation
 import Glibc
 
@@ -21,13 +22,13 @@ public struct ProgressLine {
         guard enabled, nowNs &- lastDrawNs >= intervalNs else { return }
         lastDrawNs = nowNs
         drewSomething = true
-        FileHandle.standardError.write(Data(("\r\u{1B}[2K" + text()).utf8))
+        writeStandardError("\r\u{1B}[2K" + text())
     }
 
     /// Clears the line so the final report starts on a clean line.
     public mutating func finish() {
         guard enabled, drewSomething else { return }
-        FileHandle.standardError.write(Data("\r\u{1B}[2K".utf8))
+        writeStandardError("\r\u{1B}[2K")
         drewSomething = false
     }
 

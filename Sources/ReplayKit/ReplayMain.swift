@@ -39,7 +39,11 @@ public enum ReplayMain {
             printError(text)
             return ExitStatus.usage
         }
-        print(text)
+        do {
+            try StandardOutput.print(text)
+        } catch {
+            return outputFailed(error)
+        }
         return ExitStatus.success
     }
 }

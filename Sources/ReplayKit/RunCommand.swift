@@ -136,6 +136,9 @@ enum RunCommand: Subcommand {
         }
 
         try options.checkOutputPaths()
+        // The golden and targets are read now: a missing, binary or wrong kind of file is
+        // reported before the replay, not after it.
+        try VerifyRunOptions.checkInputs(options)
         if let golden = options.goldenPath,
             let conflict = Self.exchangeHashConflict(goldenPath: golden, verifying: options.verifyExchangeHash)
         {
@@ -170,7 +173,8 @@ enum RunCommand: Subcommand {
             // Scripts still get the report of what was replayed (status: failed), then the error.
             progress.finish()
             if let data = try? failed.report.jsonData() {
-                if options.json { FileHandle.standardOutput.write(data) }
+                // The run's failure is the error to report, even when standard output fails too.
+                if options.json { try? StandardOutput.write(data) }
                 if let path = options.reportPath { try? write(data, to: path, what: "report") }
             }
             throw CommandError(failed.message, status: failed.status)
@@ -198,7 +202,7 @@ enum RunCommand: Subcommand {
                 differences: differences)
             if differences.isEmpty {
                 if !options.quiet && !options.json {
-                    print(
+                    try StandardOutput.print(
                         "invariance: \(outcome.report.assetDigests.count) assets have identical final books with "
                             + "\(options.workers) and \(other.workers) worker(s)")
                 }
@@ -209,11 +213,17 @@ enum RunCommand: Subcommand {
         }
 
         let reportData = try outcome.report.jsonData()
-        // The report goes to standard output first, so that a failed file write loses nothing.
-        if options.json {
-            FileHandle.standardOutput.write(reportData)
-        } else if !options.quiet {
-            print(ReportText.render(outcome.report), terminator: "")
+        // The report goes to standard output first, so that a failed file write loses nothing,
+        // and the files are written even when standard output fails (that error comes after).
+        var outputFailure: OutputError?
+        do {
+            if options.json {
+                try StandardOutput.write(reportData)
+            } else if !options.quiet {
+                try StandardOutput.print(ReportText.render(outcome.report), terminator: "")
+            }
+        } catch {
+            outputFailure = error
         }
         if let path = options.reportPath {
             try write(reportData, to: path, what: "report")
@@ -221,6 +231,7 @@ enum RunCommand: Subcommand {
         if let path = options.dumpBooksPath {
             try write(try BookDump.render(outcome), to: path, what: "book dump")
         }
+        if let outputFailure { throw outputFailure }
 
         if interrupted {
             printError(
@@ -238,7 +249,7 @@ enum RunCommand: Subcommand {
                 if options.json {
                     printError(text.trimmingCharacters(in: .newlines))
                 } else {
-                    print(text, terminator: text.hasSuffix("\n") ? "" : "\n")
+                    try StandardOutput.print(text, terminator: text.hasSuffix("\n") ? "" : "\n")
                 }
             }
             if verification.status != ExitStatus.success { status = verification.status }
@@ -246,11 +257,13 @@ enum RunCommand: Subcommand {
         return status
     }
 
+    /// Writes an output file (`--report`, `--dump-books`, bench charts) as `OutputFile` does:
+    /// through symlinks, atomically for regular files, in place for devices and FIFOs.
     static func write(_ data: Data, to path: String, what: String) throws {
         do {
-            try data.write(to: URL(fileURLWithPath: path), options: .atomic)
+            try OutputFile.write(data, to: path)
         } catch {
-            throw CommandError("cannot write the \(what) to \(path): \(error.localizedDescription)")
+            throw CommandError("cannot write the \(what) to \(path): \(error.reason)")
         }
     }
 }

@@ -160,23 +160,15 @@ public struct RunOptions: Sendable {
     }
 
     /// Output files the run will write, checked before it starts so that a typo does not cost a
-    /// whole replay: the folder must exist and be writable.
+    /// whole replay: not a directory, and the folder must exist and be writable (a device or FIFO,
+    /// like /dev/stdout, is written in place and needs only to be writable).
     public func checkOutputPaths() throws {
-        let outputs: [(String, String?)] = [
-            ("--report", reportPath), ("--dump-books", dumpBooksPath), ("--write-golden", writeGoldenPath),
-            ("--junit", junitPath),
+        let outputs: [(String, String?, String)] = [
+            ("--report", reportPath, "report.json"), ("--dump-books", dumpBooksPath, "books.json"),
+            ("--write-golden", writeGoldenPath, "run.golden.json"), ("--junit", junitPath, "junit.xml"),
         ]
-        for case (let option, let path?) in outputs {
-            let folder = URL(fileURLWithPath: path).deletingLastPathComponent().path
-            var isDirectory: ObjCBool = false
-            guard FileManager.default.fileExists(atPath: folder, isDirectory: &isDirectory), isDirectory.boolValue
-            else {
-                throw CommandError(
-                    "\(option) \(path): the folder \(folder) does not exist; create it or choose another path")
-            }
-            guard access(folder, W_OK) == 0 else {
-                throw CommandError("\(option) \(path): the folder \(folder) is not writable; choose another path")
-            }
+        for case (let option, let path?, let example) in outputs {
+            try OutputFile.check(path, option: option, example: example)
         }
     }
 

@@ -138,7 +138,7 @@ public enum ServeCommand: Subcommand {
         } catch {
             throw CommandError("cannot listen on \(options.host):\(options.port): \(error)")
         }
-        FileHandle.standardOutput.write(Data((server.url + "\n").utf8))
+        try StandardOutput.write(Data((server.url + "\n").utf8))
         server.start()
         var received: Int32 = 0
         while sigwait(&signals, &received) != 0 {}

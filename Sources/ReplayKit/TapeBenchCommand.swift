@@ -88,17 +88,17 @@ enum TapeBenchCommand: Subcommand {
                 compressed = writer.stats.compressedBytes
             }
             let gb = Double(bytes) / 1e9
-            print("tape: \(path)")
-            print(String(format: "  %d lines, %d frames, %.3f GB NDJSON", lines, frames, gb))
-            print(
+            try StandardOutput.print("tape: \(path)")
+            try StandardOutput.print(String(format: "  %d lines, %d frames, %.3f GB NDJSON", lines, frames, gb))
+            try StandardOutput.print(
                 String(
                     format: "  read lines  (decompress + split):         %.3f s  %.2f GB/s", median(lineTimes),
                     gb / median(lineTimes)))
-            print(
+            try StandardOutput.print(
                 String(
                     format: "  read records (+ envelope parse):          %.3f s  %.2f GB/s  %.2f M frames/s",
                     median(recordTimes), gb / median(recordTimes), Double(frames) / median(recordTimes) / 1e6))
-            print(
+            try StandardOutput.print(
                 String(
                     format:
                         "  write (zstd 3, flush per 100 ms of tape): %.3f s  %.0f MB/s  %.2f M frames/s  (ratio %.1f)",

@@ -58,7 +58,7 @@ enum TapeCatCommand: Subcommand {
         let to = window.to ?? Int64.max
         let envelope = arguments.flag("envelope")
         let skipText = arguments.flag("skip-text")
-        let output = StandardOutput()
+        let output = BufferedStandardOutput()
         let reader: TapeReader
         var skippedBinary = 0
         do {
@@ -86,17 +86,17 @@ enum TapeCatCommand: Subcommand {
                                     seq: frame.seq, synthetic: frame.synthetic, warmup: frame.warmup)
                                 : JSONText.oneLine(bytes)
                         }
-                        text.withUnsafeBytes { output.write($0) }
+                        try text.withUnsafeBytes { try output.write($0) }
                     } else if envelope {
-                        output.write(reader.currentLine)
+                        try output.write(reader.currentLine)
                     } else if frame.encoding == .json {
-                        output.write(frame.bytes)
+                        try output.write(frame.bytes)
                     } else if frame.encoding == .text, JSONText.isJSONAfterFlattening(frame.bytes) {
                         // JSON that arrived with line breaks (pretty-printed, trailing newline):
                         // line breaks between tokens become spaces, so each frame is one line.
                         flattened.removeAll(keepingCapacity: true)
                         JSONText.flatten(frame.bytes, into: &flattened)
-                        flattened.withUnsafeBytes { output.write($0) }
+                        try flattened.withUnsafeBytes { try output.write($0) }
                     } else {
                         if skipText || frame.encoding == .base64 {
                             skippedBinary += frame.encoding == .base64 ? 1 : 0
@@ -116,21 +116,24 @@ enum TapeCatCommand: Subcommand {
                             }
                         }
                         escaped.append(0x22)
-                        escaped.withUnsafeBytes { output.write($0) }
+                        try escaped.withUnsafeBytes { try output.write($0) }
                     }
-                    output.write("\n")
+                    try output.write("\n")
                 case .header, .footer, .event, .unknown:
                     if case .header = record, let header = reader.header { selection.learn(sideData: header.sideData) }
                     guard envelope else { continue }
-                    output.write(reader.currentLine)
-                    output.write("\n")
+                    try output.write(reader.currentLine)
+                    try output.write("\n")
                 }
             }
+        } catch let error as OutputError {
+            throw error
         } catch {
-            output.flush()
+            // What was read before the failure is printed, then the failure.
+            try output.flush()
             throw TapeCommand.fail(error)
         }
-        output.flush()
+        try output.flush()
         for line in TapeCommand.damageLines(reader.report) { printError(line) }
         if skippedBinary > 0 {
             printError("note: \(skippedBinary) frames that are not UTF-8 were left out (see --envelope)")

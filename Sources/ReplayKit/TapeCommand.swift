@@ -78,8 +78,10 @@ public enum TapeCommand: Subcommand {
 
     // MARK: Shared helpers
 
-    /// Maps library errors to one clear line and an exit status.
-    static func fail(_ error: any Error) -> CommandError {
+    /// Maps library errors to one clear line and an exit status (a failed write to standard
+    /// output stays an `OutputError`, which `Subcommand.main` reports).
+    static func fail(_ error: any Error) -> any Error {
+        if error is OutputError { return error }
         if let error = error as? TapeError {
             switch error {
             case .tornTail, .malformedLine, .foreignSegment:
@@ -95,6 +97,14 @@ public enum TapeCommand: Subcommand {
         if paths.filter({ $0 == "-" }).count > 1 {
             throw UsageError("standard input (-) can be given once: name it a single time, or save it to a file")
         }
+    }
+
+    /// Checks `-o OUT` before any input is read (not a directory, not a device or pipe, its folder
+    /// exists and is writable) and returns the path to write: a symlink's target, so the link is
+    /// kept and the tape it points at is replaced.
+    static func outputPath(_ path: String) throws -> String {
+        try OutputFile.check(path, option: "-o", example: "out.ndjson.zst", allowsSpecialFiles: false)
+        return OutputFile.resolve(path)
     }
 
     /// The `--asset ID` (repeatable) and `--assets ID,ID` values together, as `replay run` spells it.
@@ -158,34 +168,33 @@ public enum TapeCommand: Subcommand {
     }
 }
 
-/// Buffered writes to standard output (fd 1) with one syscall per 256 KiB.
-final class StandardOutput {
+/// Buffered writes to standard output (fd 1) with one syscall per 256 KiB; a failed write throws
+/// (`OutputError`), so a full disk or a closed stream ends the command with an error.
+final class BufferedStandardOutput {
     private var buffer: [UInt8] = []
 
     init() { buffer.reserveCapacity(1 << 18) }
 
-    func write(_ bytes: UnsafeRawBufferPointer) {
+    func write(_ bytes: UnsafeRawBufferPointer) throws(OutputError) {
         buffer.append(contentsOf: bytes)
-        if buffer.count >= 1 << 18 { flush() }
+        if buffer.count >= 1 << 18 { try flush() }
     }
 
-    func write(_ text: String) {
+    func write(_ text: String) throws(OutputError) {
         buffer.append(contentsOf: text.utf8)
-        if buffer.count >= 1 << 18 { flush() }
+        if buffer.count >= 1 << 18 { try flush() }
     }
 
-    func flush() {
-        buffer.withUnsafeBytes { raw in
-            var offset = 0
-            while offset < raw.count {
-                let written = Glibc.write(1, raw.baseAddress! + offset, raw.count - offset)
-                if written < 0 {
-                    if errno == EINTR { continue }
-                    return
-                }
-                offset += written
+    func flush() throws(OutputError) {
+        var failure: OutputError?
+        buffer.withUnsafeBytes { bytes in
+            do throws(OutputError) {
+                try StandardOutput.write(bytes)
+            } catch {
+                failure = error
             }
         }
         buffer.removeAll(keepingCapacity: true)
+        if let failure { throw failure }
     }
 }

@@ -81,10 +81,11 @@ enum TapeImportCommand: Subcommand {
         }
         let startTimeNs = try arguments.value("start-time").map(parseStartTime)
         if arguments.positionals.contains(output) { throw UsageError("the output \(output) is also an input") }
+        let target = try TapeCommand.outputPath(output)
         let report: ImportReport
         do {
             report = try TapeImporter.importFiles(
-                arguments.positionals, to: output, shape: shape, startTimeNs: startTimeNs)
+                arguments.positionals, to: target, shape: shape, startTimeNs: startTimeNs)
         } catch {
             throw TapeCommand.fail(error)
         }
@@ -111,19 +112,20 @@ enum TapeImportCommand: Subcommand {
                 "assets": report.assets.count,
             ]
             let data = (try? JSONSerialization.data(withJSONObject: object, options: [.sortedKeys])) ?? Data()
-            print(String(decoding: data, as: UTF8.self))
+            try StandardOutput.print(String(decoding: data, as: UTF8.self))
         } else {
             for input in report.inputs {
-                print(
+                try StandardOutput.print(
                     "\(input.file): detected \(input.shape.rawValue) (\(input.shape.summary)): \(input.frames) frames, \(input.events) connection events"
                 )
                 if case .startTime = input.timeSource {
-                    print(
+                    try StandardOutput.print(
                         "\(input.file): no time in the input; frames stamped with \(input.timeSource.stampDescription)")
                 }
                 for issue in input.skipped.prefix(20) { printError("warning: \(issue.description)") }
             }
-            print("wrote \(output): \(report.frames) frames, \(report.events) events, \(report.assets.count) assets")
+            try StandardOutput.print(
+                "wrote \(output): \(report.frames) frames, \(report.events) events, \(report.assets.count) assets")
         }
         return ExitStatus.success
     }

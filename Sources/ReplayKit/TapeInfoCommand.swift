@@ -48,9 +48,9 @@ enum TapeInfoCommand: Subcommand {
             throw TapeCommand.fail(error)
         }
         if arguments.flag("json") {
-            print(json(summary))
+            try StandardOutput.print(json(summary))
         } else {
-            print(text(summary))
+            try StandardOutput.print(text(summary))
             for line in TapeCommand.damageLines(summary.read) { printError(line) }
         }
         if arguments.flag("strict"), TapeCommand.isDamaged(summary.read) { return TapeExitStatus.damaged }

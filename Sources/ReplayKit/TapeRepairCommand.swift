@@ -43,24 +43,26 @@ enum TapeRepairCommand: Subcommand {
         if arguments.positionals.contains(output) {
             throw UsageError("write the repaired tape to a new file, not over \(output)")
         }
+        let target = try TapeCommand.outputPath(output)
         let report: TapeCopyReport
         do {
-            report = try TapeRepairer.repair(inputs: arguments.positionals, output: output)
+            report = try TapeRepairer.repair(inputs: arguments.positionals, output: target)
         } catch {
             throw TapeCommand.fail(error)
         }
         let read = report.read
         if read.tornTails.isEmpty && read.malformedLines == 0 {
-            print(
+            try StandardOutput.print(
                 "nothing was damaged; wrote \(output): \(report.framesWritten) frames, \(report.eventsWritten) events")
         } else {
-            for torn in read.tornTails { print("dropped: \(torn.description)") }
-            for issue in read.issues { print("dropped: \(issue.description)") }
+            for torn in read.tornTails { try StandardOutput.print("dropped: \(torn.description)") }
+            for issue in read.issues { try StandardOutput.print("dropped: \(issue.description)") }
             if read.malformedLines > read.issues.count {
                 let more = read.malformedLines - read.issues.count
-                print("dropped: \(more) more malformed \(more == 1 ? "line" : "lines")")
+                try StandardOutput.print("dropped: \(more) more malformed \(more == 1 ? "line" : "lines")")
             }
-            print("wrote \(output): \(report.framesWritten) frames, \(report.eventsWritten) events, footer added")
+            try StandardOutput.print(
+                "wrote \(output): \(report.framesWritten) frames, \(report.eventsWritten) events, footer added")
         }
         return ExitStatus.success
     }

@@ -55,15 +55,16 @@ enum TapeSliceCommand: Subcommand {
             throw UsageError("give --asset, --from or --to (otherwise the slice is the whole tape)")
         }
         if arguments.positionals.contains(output) { throw UsageError("the output \(output) is also an input") }
+        let target = try TapeCommand.outputPath(output)
         let report: TapeCopyReport
         do {
             report = try TapeSlicer.slice(
-                inputs: arguments.positionals, output: output, assets: assets.isEmpty ? nil : Set(assets),
+                inputs: arguments.positionals, output: target, assets: assets.isEmpty ? nil : Set(assets),
                 fromNs: from, toNs: to)
         } catch {
             throw TapeCommand.fail(error)
         }
-        print(
+        try StandardOutput.print(
             "wrote \(output): \(report.framesWritten) of \(report.framesRead) frames (\(report.warmupFrames) warm-up), \(report.eventsWritten) events"
         )
         for line in TapeCommand.damageLines(report.read) { printError(line) }

@@ -56,14 +56,15 @@ enum TapeSynthCommand: Subcommand {
         if let text = arguments.value("duration") {
             options.durationNs = try TapeCommand.durationNs(text, option: "duration")
         }
+        let target = try TapeCommand.outputPath(output)
         do {
-            var writerOptions = TapeWriterOptions(destination: .file(output, overwrite: true))
+            var writerOptions = TapeWriterOptions(destination: .file(target, overwrite: true))
             writerOptions.flushIntervalNs = Int64.max / 2
             let header = TapeSynthesizer.header(for: options)
             let writer = try TapeWriter(
                 options: writerOptions, header: header, nowWallNs: header.createdNs, nowMonoNs: 0)
             let report = try TapeSynthesizer.generate(options, into: writer)
-            print(
+            try StandardOutput.print(
                 "wrote \(output): \(report.frames) frames (\(report.priceChangeEntries) price_change entries, \(report.books) books, \(report.trades) trades, \(report.tickSizeChanges) tick-size changes), \(report.assets.count) assets, \(writer.stats.uncompressedBytes) NDJSON bytes, \(writer.stats.compressedBytes) compressed"
             )
         } catch {

@@ -85,7 +85,7 @@ public enum VerifyCommand: Subcommand {
             let outcome = try GoldenWorkflow.verify(
                 reportPath: positionals[0], goldenPath: goldenPath, targetsPath: parsed.value("targets"),
                 junitPath: parsed.value("junit"), json: parsed.flag("json"), maxDifferences: maxDifferences)
-            FileHandle.standardOutput.write(Data(outcome.text.utf8))
+            try StandardOutput.write(Data(outcome.text.utf8))
             return outcome.status
         } catch let error as VerifyError {
             throw VerifyCommandErrors.map(error)

@@ -24,6 +24,22 @@ public enum VerifyRunOptions {
             || options.junitPath != nil
     }
 
+    /// Reads the `--golden` and `--targets` files before the run starts, so that a missing,
+    /// unreadable or wrong kind of file (a run report given as the golden) is reported with the
+    /// message the verification would give, before a replay is spent on it. An existing
+    /// `--write-golden` file without `--bless` is refused now too.
+    public static func checkInputs(_ options: RunOptions) throws {
+        do {
+            if let path = options.goldenPath { _ = try Golden.load(path) }
+            if let path = options.targetsPath { _ = try Targets.load(path) }
+        } catch let error as VerifyError {
+            throw VerifyCommandErrors.map(error)
+        }
+        if let path = options.writeGoldenPath, !options.bless, FileManager.default.fileExists(atPath: path) {
+            throw VerifyCommandErrors.map(VerifyError.goldenExists(path: path))
+        }
+    }
+
     /// Records and/or verifies the finished run as its options ask, prints the diff or the
     /// recording line to standard output (the result JSON when `options.json`), and returns the
     /// exit status: 0, or 3 (`ExitStatus.verificationFailed`) when verification failed.
@@ -36,7 +52,7 @@ public enum VerifyRunOptions {
                 report: report, goldenPath: options.goldenPath, writeGoldenPath: options.writeGoldenPath,
                 bless: options.bless, targetsPath: options.targetsPath, junitPath: options.junitPath,
                 json: options.json)
-            if !outcome.text.isEmpty { FileHandle.standardOutput.write(Data(outcome.text.utf8)) }
+            if !outcome.text.isEmpty { try StandardOutput.write(Data(outcome.text.utf8)) }
             if options.json, let recorded = outcome.recorded { printError(recorded.trimmingCharacters(in: .newlines)) }
             return outcome.status
         } catch let error as VerifyError {

@@ -1,5 +1,6 @@
 // `replay`: stream tapes through the router and worker processes, and the tape tools.
 // Thin: picks the subcommand and maps its outcome to an exit status.
+import CommandLineSupport
 import Engine
 import Foundation
 import ReplayKit
@@ -8,4 +9,5 @@ let arguments = Array(CommandLine.arguments.dropFirst())
 if arguments.first == WorkerProcess.modeArgument {
     exit(WorkerProcess.main(arguments: Array(arguments.dropFirst())))
 }
-exit(ReplayMain.main(arguments))
+StandardOutput.reserveClosedStandardStreams()
+exit(finishStandardOutput(ReplayMain.main(arguments)))

@@ -16,8 +16,9 @@ public struct TapeWriterOptions: Sendable {
         /// Every writer start opens a new segment; an existing file is never appended to.
         case directory(String, prefix: String)
         /// One file. With `overwrite`, the tape is written to `<path>.partial` and renamed
-        /// over `path` on close (so a failed run never leaves half a tape); without it an
-        /// existing file is an error. No rotation.
+        /// over `path` on close (so a failed run never leaves half a tape: a writer released
+        /// without a successful close removes the `.partial`); without it an existing file is
+        /// an error. No rotation.
         case file(String, overwrite: Bool)
     }
 
@@ -110,6 +111,9 @@ public final class TapeWriter {
 
     deinit {
         if fd >= 0 { Glibc.close(fd) }
+        // Released without a successful close (a write failed, the input could not be read):
+        // the half-written `<path>.partial` goes too, so a failed run leaves nothing behind.
+        if let partial = partialPath { unlink(partial) }
         ZSTD_freeCCtx(cctx)
         pending.deallocate()
         compressed.deallocate()
@@ -405,7 +409,10 @@ public final class TapeWriter {
             }
             currentPath = target
             fd = open(path, flags, 0o644)
-            guard fd >= 0 else { throw TapeError.io(path: path, operation: "create", errno: errno) }
+            guard fd >= 0 else {
+                partialPath = nil
+                throw TapeError.io(path: path, operation: "create", errno: errno)
+            }
         case .directory(let directory, let prefix):
             while true {
                 let name = TapeFormat.segmentName(prefix: prefix, wallNs: nowWallNs, sequence: nextSequence)
@@ -452,7 +459,10 @@ public final class TapeWriter {
         fd = -1
         if let partial = partialPath {
             guard rename(partial, currentPath) == 0 else {
-                throw TapeError.io(path: currentPath, operation: "rename", errno: errno)
+                let code = errno
+                unlink(partial)
+                partialPath = nil
+                throw TapeError.io(path: currentPath, operation: "rename", errno: code)
             }
             partialPath = nil
         }

@@ -2,6 +2,7 @@
 // reviewed in pull requests. Only what is identical run to run goes in (DESIGN.md,
 // Determinism); timing lives in the optional `targets` thresholds. Layout and rules are in
 // docs/GOLDEN_FORMAT.md.
+import CommandLineSupport
 public import Foundation
 
 /// The expected, deterministic outcome of replaying one tape with given options: per-worker
@@ -98,16 +99,17 @@ public struct Golden: Codable, Sendable, Equatable {
     }
 
     /// Writes the golden. Refuses to replace an existing file unless `overwrite` (the bless flag)
-    /// is true; the write is atomic, so an interrupted bless never leaves half a golden.
+    /// is true; the write is atomic, so an interrupted bless never leaves half a golden. A symlink
+    /// keeps pointing at the golden it names (its target is replaced).
     public func write(to path: String, overwrite: Bool) throws {
         if FileManager.default.fileExists(atPath: path) && !overwrite {
             throw VerifyError.goldenExists(path: path)
         }
         let data = try jsonData()
         do {
-            try data.write(to: URL(fileURLWithPath: path), options: .atomic)
+            try OutputFile.write(data, to: path)
         } catch {
-            throw VerifyError.writeFailed(path: path, reason: error.localizedDescription)
+            throw VerifyError.writeFailed(path: path, reason: error.reason)
         }
     }
 }

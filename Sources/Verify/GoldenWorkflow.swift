@@ -1,6 +1,7 @@
 // The golden-file workflow behind `replay run --golden/--write-golden/--bless/--targets/--junit`
 // and `replay verify`: one call that records, verifies, checks targets and writes JUnit, and
 // returns the text to print and the exit status, so commands stay one-liners.
+import CommandLineSupport
 import Foundation
 
 /// What a golden workflow produced: the exit status (0 pass, 3 verification failed), the text
@@ -145,9 +146,9 @@ public enum GoldenWorkflow {
     /// Writes JUnit XML for a result.
     public static func writeJUnit(_ result: VerificationResult, to path: String) throws {
         do {
-            try Data(JUnitReport.xml(result).utf8).write(to: URL(fileURLWithPath: path), options: .atomic)
+            try OutputFile.write(Data(JUnitReport.xml(result).utf8), to: path)
         } catch {
-            throw VerifyError.writeFailed(path: path, reason: error.localizedDescription)
+            throw VerifyError.writeFailed(path: path, reason: error.reason)
         }
     }
 

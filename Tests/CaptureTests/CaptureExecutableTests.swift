@@ -13,12 +13,12 @@ private final class CaptureProcess {
     let stdoutPath: String
     let stderrPath: String
 
-    init(_ arguments: [String], scratch: String) throws {
+    init(_ arguments: [String], scratch: String, executable: URL = Repo.executable("capture")) throws {
         stdoutPath = scratch + "/stdout.txt"
         stderrPath = scratch + "/stderr.txt"
         _ = FileManager.default.createFile(atPath: stdoutPath, contents: nil)
         _ = FileManager.default.createFile(atPath: stderrPath, contents: nil)
-        process.executableURL = Repo.executable("capture")
+        process.executableURL = executable
         process.arguments = arguments
         process.standardOutput = try FileHandle(forWritingTo: URL(fileURLWithPath: stdoutPath))
         process.standardError = try FileHandle(forWritingTo: URL(fileURLWithPath: stderrPath))
@@ -178,6 +178,19 @@ func usageErrorsExit64WithAMessage(arguments: [String]) throws {
     let (topStatus, topLevel, _) = try runCapture(["--help"])
     #expect(topStatus == 0)
     #expect(topLevel.contains("record") && topLevel.contains("markets"))
+}
+
+/// Regression: help written to a full disk was lost with exit 0.
+@Test(arguments: [["--help"], ["record", "--help"], ["--version"]])
+func aFailedWriteToStandardOutputIsOneErrorAndExit1(arguments: [String]) throws {
+    let script = "exec \"$0\" \"$@\" >/dev/full"
+    let scratch = temporaryDirectory("exe")
+    defer { try? FileManager.default.removeItem(atPath: scratch) }
+    let process = try CaptureProcess(
+        ["-c", script, Repo.executable("capture").path] + arguments, scratch: scratch,
+        executable: URL(fileURLWithPath: "/bin/sh"))
+    #expect(process.waitForExit() == 1)
+    #expect(process.stderr == "Error: cannot write to standard output: No space left on device\n")
 }
 
 /// Regression: nothing listening at --url gave "stopped: 0 frames … reconnects 3" and exit 0.

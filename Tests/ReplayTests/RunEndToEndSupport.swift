@@ -17,8 +17,15 @@ struct ReplayInvocation {
     var stdout: Data
     var stderr: String
     var wallSeconds: Double
+    /// The signal that ended the process, when one did (then `status` is its number).
+    var signal: Int32? = nil
 
     var stdoutText: String { String(decoding: stdout, as: UTF8.self) }
+
+    /// The `Error:` lines of standard error.
+    var errorLines: [String] {
+        stderr.split(separator: "\n").map(String.init).filter { $0.hasPrefix("Error:") }
+    }
 
     /// Standard output parsed as one JSON object (nil when it is not one).
     var json: [String: Any]? {
@@ -43,9 +50,21 @@ enum ReplayBinary {
             executable, arguments, in: directory, stdin: stdin, timeout: timeout, onStart: onStart)
     }
 
+    /// Runs `replay ARGUMENTS` through /bin/sh with `redirection` applied to its standard output
+    /// (`>/dev/full`, `>&-`); `ignoringSIGPIPE` starts it with SIGPIPE ignored, as some parents
+    /// do; `stdout` replaces the captured standard output (e.g. a pipe nobody reads).
+    static func run(
+        _ arguments: [String], redirectingStdout redirection: String, ignoringSIGPIPE: Bool = false,
+        stdout: FileHandle? = nil
+    ) throws -> ReplayInvocation {
+        let script = (ignoringSIGPIPE ? "trap '' PIPE; " : "trap - PIPE; ") + "exec \"$0\" \"$@\" \(redirection)"
+        return try runExecutable(
+            URL(fileURLWithPath: "/bin/sh"), ["-c", script, executable.path] + arguments, stdout: stdout)
+    }
+
     static func runExecutable(
         _ executable: URL, _ arguments: [String], in directory: URL = Repo.root, stdin: URL? = nil,
-        timeout: Duration = .seconds(120), onStart: ((Process) -> Void)? = nil
+        timeout: Duration = .seconds(120), stdout: FileHandle? = nil, onStart: ((Process) -> Void)? = nil
     ) throws -> ReplayInvocation {
         let scratch = try ScratchDirectory()
         let outURL = scratch.url.appendingPathComponent("stdout")
@@ -62,7 +81,7 @@ enum ReplayBinary {
         process.executableURL = executable
         process.arguments = arguments
         process.currentDirectoryURL = directory
-        process.standardOutput = outHandle
+        process.standardOutput = stdout ?? outHandle
         process.standardError = errHandle
         if let stdin {
             process.standardInput = try FileHandle(forReadingFrom: stdin)
@@ -89,7 +108,8 @@ enum ReplayBinary {
             status: process.terminationStatus, timedOut: timedOut,
             stdout: (try? Data(contentsOf: outURL)) ?? Data(),
             stderr: String(decoding: (try? Data(contentsOf: errURL)) ?? Data(), as: UTF8.self),
-            wallSeconds: seconds)
+            wallSeconds: seconds,
+            signal: process.terminationReason == .uncaughtSignal ? process.terminationStatus : nil)
     }
 }
 

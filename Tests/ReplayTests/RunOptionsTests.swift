@@ -96,4 +96,17 @@ func badOptionsAreUsageErrorsThatSayWhatToDo(words: [String], message: String) {
     }
     options = try RunOptions.parse(["tape.ndjson.zst", "--report", NSTemporaryDirectory() + "/report.json"])
     try options.checkOutputPaths()
+    // Regression: a directory was only refused after the replay ("NSCocoaErrorDomain error 512").
+    for (option, example) in [("--report", "report.json"), ("--junit", "junit.xml"), ("--dump-books", "books.json")] {
+        options = try RunOptions.parse(["tape.ndjson.zst", option, "/tmp", "--targets", "t.json"])
+        do {
+            try options.checkOutputPaths()
+            Issue.record("\(option) /tmp was accepted")
+        } catch let error as CommandError {
+            #expect(error.message == "\(option) /tmp is a directory; give a file name like /tmp/\(example)")
+        }
+    }
+    // A device is written in place: only its own permission matters, not its folder's.
+    options = try RunOptions.parse(["tape.ndjson.zst", "--report", "/dev/null"])
+    try options.checkOutputPaths()
 }

@@ -104,6 +104,20 @@ import Testing
         try writer.close()
     }
 
+    /// Regression: a tool whose input or output failed halfway left `<output>.partial` behind.
+    @Test func aWriterReleasedWithoutCloseRemovesItsPartialFile() throws {
+        let folder = TemporaryFolder()
+        defer { folder.remove() }
+        let output = folder.file("out.ndjson.zst")
+        var writer: TapeWriter? = try TapeWriter(
+            options: TapeWriterOptions(destination: .file(output, overwrite: true)), header: testHeader(),
+            nowWallNs: 0, nowMonoNs: 0)
+        try writer?.writeFrame(Self.frame(1), recvWallNs: 0, monoNs: 0, conn: 0)
+        #expect(FileManager.default.fileExists(atPath: output + ".partial"))
+        writer = nil
+        #expect(try FileManager.default.contentsOfDirectory(atPath: folder.path).isEmpty)
+    }
+
     @Test func standardInputIsReadable() throws {
         let tape = Data(try Repo.bytes("tapes/g3-enrico-2026-09.ndjson.zst"))
         let (status, out, _) = try runReplay(["tape", "info", "-"], stdin: tape)

@@ -3,6 +3,25 @@ import Testing
 import Verify
 
 @Suite struct GoldenTests {
+    /// Regression: a bless through a symlink replaced the link with a regular file, and a JUnit
+    /// file given as /dev/full became a regular file (as root) with "NSCocoaErrorDomain error 512".
+    @Test func goldenAndJUnitWritesFollowSymlinksAndReportDeviceErrors() throws {
+        let directory = try Samples.temporaryDirectory()
+        defer { try? FileManager.default.removeItem(at: directory) }
+        let link = directory.appendingPathComponent("golden.json").path
+        try FileManager.default.createSymbolicLink(atPath: link, withDestinationPath: "kept/real.golden.json")
+        try FileManager.default.createDirectory(
+            at: directory.appendingPathComponent("kept"), withIntermediateDirectories: false)
+        try Golden.make(from: Samples.report()).write(to: link, overwrite: true)
+        let kind = try FileManager.default.attributesOfItem(atPath: link)[.type] as? FileAttributeType
+        #expect(kind == .typeSymbolicLink)
+        _ = try Golden.load(directory.appendingPathComponent("kept/real.golden.json").path)
+        let result = Verifier.check(report: Samples.report(), targets: Targets())
+        #expect(throws: VerifyError.writeFailed(path: "/dev/full", reason: "No space left on device")) {
+            try GoldenWorkflow.writeJUnit(result, to: "/dev/full")
+        }
+    }
+
     @Test func goldenRoundTripThroughAFileVerifiesAsPass() throws {
         let directory = try Samples.temporaryDirectory()
         defer { try? FileManager.default.removeItem(at: directory) }

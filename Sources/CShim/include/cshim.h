@@ -82,4 +82,8 @@ int cshim_dup_cloexec_above(int fd, int minfd);
 // fcntl(fd, F_SETFL, O_NONBLOCK) added to the current flags.
 int cshim_set_nonblocking(int fd);
 
+// fflush(stdout) and ferror(stdout): Swift 6 refuses to touch the C global `stdout` (shared
+// mutable state). Returns 0, or the errno of the failed write (EIO when none was kept).
+int cshim_flush_stdout(void);
+
 #endif

@@ -236,3 +236,12 @@ func waitForWorkerProcesses(of parent: pid_t, count: Int, within: Duration = .se
     }
     return workers
 }
+
+/// Waits up to 10 s for every process in `workers` to end, then expects none left.
+func expectAllGone(_ workers: [pid_t], sourceLocation: SourceLocation = #_sourceLocation) {
+    let deadline = ContinuousClock.now + .seconds(10)
+    while workers.contains(where: processIsAlive) && ContinuousClock.now < deadline { usleep(10_000) }
+    #expect(
+        !workers.contains(where: processIsAlive), "worker processes left behind: \(workers)",
+        sourceLocation: sourceLocation)
+}

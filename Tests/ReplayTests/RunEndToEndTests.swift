@@ -446,9 +446,7 @@ struct RunEndToEndTests {
         #expect(run.stderr.contains("signal 9") || run.stderr.contains("SIGKILL"), "stderr: \(run.stderr)")
         // The death is told once, not again as its own cause.
         #expect(!run.stderr.contains("Cause: worker"), "stderr: \(run.stderr)")
-        let deadline = ContinuousClock.now + .seconds(10)
-        while workers.contains(where: processIsAlive) && ContinuousClock.now < deadline { usleep(10_000) }
-        #expect(!workers.contains(where: processIsAlive), "worker processes left behind: \(workers)")
+        expectAllGone(workers)
     }
 
     @Test func aKilledWorkerFailsTheRunNamingItAndLeavesNoProcesses() throws {

@@ -46,9 +46,7 @@ func quietTapeWithAnIdleWorker(in scratch: ScratchDirectory, duration: String) t
     #expect(run.stderr.contains("worker \(idle) (pid \(stoppedPID)) sent no heartbeat for"), "stderr: \(run.stderr)")
     #expect(run.stderr.contains("--stall-timeout"), "stderr: \(run.stderr)")
     #expect(!run.stderr.contains("did not drain"), "stderr: \(run.stderr)")
-    let deadline = ContinuousClock.now + .seconds(10)
-    while workers.contains(where: processIsAlive) && ContinuousClock.now < deadline { usleep(10_000) }
-    #expect(!workers.contains(where: processIsAlive), "worker processes left behind: \(workers)")
+    expectAllGone(workers)
 }
 
 /// The same quiet tape at recorded speed with a 100 ms heartbeat and a 1 s stall timeout: a

@@ -28,9 +28,7 @@ import Testing
     #expect(run.stdoutText.contains("digest not computed (the run stopped before the end of the tape)"))
     #expect(run.wallSeconds < 25, "the 30 s tape should have been cut short, took \(run.wallSeconds) s")
     #expect(workers.count == 2)
-    let deadline = ContinuousClock.now + .seconds(10)
-    while workers.contains(where: processIsAlive) && ContinuousClock.now < deadline { usleep(10_000) }
-    #expect(!workers.contains(where: processIsAlive), "worker processes left behind: \(workers)")
+    expectAllGone(workers)
 }
 
 /// Regression (newcomer review): on a sparse tape at 1x, Ctrl-C waited for the next frame's
@@ -72,9 +70,7 @@ import Testing
     #expect(!run.timedOut)
     #expect(run.stderr.contains("second interrupt: stopping at once, without a report"), "stderr: \(run.stderr)")
     #expect(workers.count == 2)
-    let deadline = ContinuousClock.now + .seconds(10)
-    while workers.contains(where: processIsAlive) && ContinuousClock.now < deadline { usleep(10_000) }
-    #expect(!workers.contains(where: processIsAlive), "worker processes left behind: \(workers)")
+    expectAllGone(workers)
 }
 
 /// Regression: SIGTERM sent to the whole process group (`timeout`, `kill -- -PGID`, a cancelled

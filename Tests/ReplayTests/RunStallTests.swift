@@ -49,7 +49,5 @@ func aStoppedWorkerAbortsTheRunNamingItAndLeavesNoProcess(speed: String) throws 
     #expect(run.stderr.contains("SIGSTOP"), "stderr: \(run.stderr)")
     #expect(!run.stderr.contains("before draining"), "stderr: \(run.stderr)")
     #expect(workers.count == 2)
-    let deadline = ContinuousClock.now + .seconds(10)
-    while workers.contains(where: processIsAlive) && ContinuousClock.now < deadline { usleep(10_000) }
-    #expect(!workers.contains(where: processIsAlive), "worker processes left behind: \(workers)")
+    expectAllGone(workers)
 }

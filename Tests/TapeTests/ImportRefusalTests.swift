@@ -94,14 +94,20 @@ import Testing
                 + "replay run \(path)")
     }
 
-    @Test func aCompressedTapeIsAlreadyATape() throws {
-        let folder = TemporaryFolder()
-        defer { folder.remove() }
+    /// A compressed tape with a header and a footer only.
+    static func emptyCompressedTape(in folder: TemporaryFolder) throws -> String {
         let path = folder.file("tape.ndjson.zst")
         let writer = try TapeWriter(
             options: TapeWriterOptions(destination: .file(path, overwrite: true)), header: testHeader(),
             nowWallNs: 0, nowMonoNs: 0)
         try writer.close()
+        return path
+    }
+
+    @Test func aCompressedTapeIsAlreadyATape() throws {
+        let folder = TemporaryFolder()
+        defer { folder.remove() }
+        let path = try Self.emptyCompressedTape(in: folder)
         #expect(Self.importing(path) == .alreadyATape(file: path, format: "polytape/1"))
     }
 
@@ -111,11 +117,7 @@ import Testing
     @Test func aCompressedTapeOnStandardInputIsAlreadyATape() throws {
         let folder = TemporaryFolder()
         defer { folder.remove() }
-        let path = folder.file("tape.ndjson.zst")
-        let writer = try TapeWriter(
-            options: TapeWriterOptions(destination: .file(path, overwrite: true)), header: testHeader(),
-            nowWallNs: 0, nowMonoNs: 0)
-        try writer.close()
+        let path = try Self.emptyCompressedTape(in: folder)
         let bytes = try #require(FileManager.default.contents(atPath: path))
         let output = folder.file("out.ndjson.zst")
         let (status, _, err) = try runReplay(["tape", "import", "-", "-o", output], stdin: bytes)

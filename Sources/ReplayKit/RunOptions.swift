@@ -132,6 +132,10 @@ public struct RunOptions: Sendable {
         options.targetsPath = arguments.value("targets")
         options.junitPath = arguments.value("junit")
         options.checkInvariance = arguments.flag("check-invariance")
+        if options.checkInvariance && options.tapes.contains("-") {
+            throw UsageError(
+                "--check-invariance replays the tape twice, so it cannot read standard input; name a tape file")
+        }
         options.strict = arguments.flag("strict")
         options.verifyExchangeHash = try arguments.choice("exchange-hash", ["on", "off"], default: "on") == "on"
         options.readAhead = try arguments.choice("read-ahead", ["auto", "on", "off"], default: "auto")

@@ -85,6 +85,12 @@ public enum GoldenWorkflow {
         }
         var recorded: String?
         if let writeGoldenPath {
+            // A golden of a run that replayed nothing would pass any other empty run.
+            guard report.tape.frameCount > 0 else {
+                throw VerifyError.invalidOptions(
+                    "not recording \(writeGoldenPath): the run replayed no frame (\((report.statusReasons ?? []).first ?? "empty tape or selection")); "
+                        + "a golden of nothing would pass any empty run")
+            }
             let line = try record(
                 report: report, to: writeGoldenPath, bless: bless, targets: targets, recordLevels: recordLevels,
                 reportSource: reportSource)

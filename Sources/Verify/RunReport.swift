@@ -87,8 +87,12 @@ public struct RunReport: Codable, Sendable, Equatable {
     public static func decode(from data: Data, source: String = "report") throws -> RunReport {
         let schema = try StableJSON.peekString(key: "schema", in: data, source: source, what: "run report")
         guard schema == currentSchema else {
-            throw VerifyError.wrongFormat(
-                path: source, what: "run report", found: schema ?? "(no schema field)", expected: currentSchema)
+            let found =
+                schema
+                ?? (try? StableJSON.peekString(key: "format", in: data, source: source, what: "run report"))
+                .flatMap { $0.map { "\($0) (a golden file, not a run report: are REPORT and GOLDEN swapped?)" } }
+                ?? "(no schema field)"
+            throw VerifyError.wrongFormat(path: source, what: "run report", found: found, expected: currentSchema)
         }
         return try StableJSON.decode(RunReport.self, from: data, source: source, what: "run report")
     }

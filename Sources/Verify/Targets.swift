@@ -54,6 +54,14 @@ public struct Targets: Codable, Sendable, Equatable {
         maxLatencyP999Micros = try container.decodeIfPresent(Double.self, forKey: .maxLatencyP999Micros)
         maxLatenessP99Micros = try container.decodeIfPresent(Double.self, forKey: .maxLatenessP99Micros)
         maxWorkerMemoryMB = try container.decodeIfPresent(Double.self, forKey: .maxWorkerMemoryMB)
+        // A negative or zero threshold is met by anything (or by nothing): a typo, not a target.
+        for key in CodingKeys.allCases {
+            if let value = try container.decodeIfPresent(Double.self, forKey: key), !(value > 0) {
+                throw DecodingError.dataCorruptedError(
+                    forKey: key, in: container,
+                    debugDescription: "must be a positive number, not \(value.formatted())")
+            }
+        }
     }
 
     /// The optional format tag of a standalone targets file.

@@ -73,12 +73,24 @@ enum StableJSON {
         do {
             object = try JSONSerialization.jsonObject(with: data)
         } catch {
-            throw VerifyError.malformed(path: source, what: what, reason: "not JSON (\(error.localizedDescription))")
+            throw VerifyError.malformed(path: source, what: what, reason: notJSONReason(data))
         }
         guard let dictionary = object as? [String: Any] else {
             throw VerifyError.malformed(path: source, what: what, reason: "the top level is not a JSON object")
         }
         return dictionary[key] as? String
+    }
+
+    /// What a file that does not parse as JSON is, in words (not Foundation's error text).
+    static func notJSONReason(_ data: Data) -> String {
+        let bytes = [UInt8](data.prefix(4096))
+        if bytes.isEmpty { return "the file is empty" }
+        if bytes.starts(with: [0x28, 0xB5, 0x2F, 0xFD]) { return "zstd-compressed data (a tape?), not JSON" }
+        if bytes.starts(with: Array(#"{"kind":"header""#.utf8)) { return "an NDJSON tape, not a JSON file" }
+        if bytes.contains(0) || bytes.filter({ $0 < 0x09 || ($0 > 0x0D && $0 < 0x20) }).count * 20 > bytes.count {
+            return "binary data, not JSON"
+        }
+        return "not valid JSON"
     }
 
     static func decode<T: Decodable>(_ type: T.Type, from data: Data, source: String, what: String) throws -> T {
@@ -112,7 +124,12 @@ enum StableJSON {
         case .valueNotFound(let type, let context):
             return "\(pathText(context.codingPath)) is null, expected \(typeName(type))"
         case .dataCorrupted(let context):
-            return "\(pathText(context.codingPath)): \(context.debugDescription)"
+            // Foundation says "Cannot initialize Status from invalid String value bogus".
+            let text = context.debugDescription
+            if let range = text.range(of: "from invalid String value ") {
+                return "\(pathText(context.codingPath)) has an unknown value '\(text[range.upperBound...])'"
+            }
+            return "\(pathText(context.codingPath)): \(text)"
         @unknown default:
             return "\(error)"
         }

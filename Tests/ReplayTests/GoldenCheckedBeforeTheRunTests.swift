@@ -16,7 +16,7 @@ private typealias R = ReplayBinary
             ("missing.json", nil, "--golden", "cannot read"),
             (
                 "binary.json", Data([0x28, 0xB5, 0x2F, 0xFD, 0x00, 0xFF]), "--golden",
-                "is not a valid golden file: not JSON"
+                "is not a valid golden file: zstd-compressed data (a tape?), not JSON"
             ),
             (
                 "report.json", Data(#"{"schema": "polytape-report/1"}"#.utf8), "--golden",

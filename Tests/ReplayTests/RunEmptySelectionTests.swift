@@ -114,3 +114,16 @@ func aSelectionThatMatchesNothingIsWarnedAbout(extra: [String], warning: String)
         "\(error)".contains("no such file")
     }
 }
+
+/// Regression: `--write-golden` from a run that replayed nothing (a header-only or torn tape, a
+/// selection of nothing) wrote a golden that any other empty run would pass.
+@Test func aGoldenOfAnEmptyRunIsNotRecorded() throws {
+    let scratch = try ScratchDirectory()
+    let header = try #require(try tapeLines(ReplayBinary.bundledTape).first)
+    let tape = try scratch.writeLines([header], to: "header-only.ndjson")
+    let golden = scratch.path("empty.golden.json")
+    let run = try ReplayBinary.run(["run", tape, "--workers", "1", "--quiet", "--write-golden", golden])
+    #expect(run.status != ExitStatus.success, "stdout: \(run.stdoutText)")
+    #expect(run.stderr.contains("not recording \(golden): the run replayed no frame"), "stderr: \(run.stderr)")
+    #expect(!FileManager.default.fileExists(atPath: golden))
+}

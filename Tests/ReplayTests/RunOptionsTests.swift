@@ -47,6 +47,11 @@ import Testing
         "--speed must be max, 1x, 10x or a factor from 0.001x to 1000000x like 2.5x, not '1e-300x'"
     ),
     (["--routing", "crc"], "--routing must be one of md5, jump, not 'crc'"),
+    // Regression: read standard input once, then failed "standard input was empty" on the second run.
+    (
+        ["-", "--check-invariance"],
+        "--check-invariance replays the tape twice, so it cannot read standard input; name a tape file"
+    ),
     (
         ["--from", "yesterday"],
         "--from must be epoch milliseconds or ISO-8601 like 2026-09-24T10:30:00Z, 2026-09-24T12:30+02:00 or 2026-09-24, "

@@ -135,6 +135,11 @@ import Verify
         let golden = try Golden.make(from: Samples.report()).jsonData()
         let error = #expect(throws: VerifyError.self) { try RunReport.decode(from: golden, source: "g.json") }
         #expect(error?.description.contains("g.json is not a run report") == true)
+        // Regression: said "found '(no schema field)'" with no word of a swap.
+        #expect(
+            error?.description.contains(
+                "found 'polytape-golden/1 (a golden file, not a run report: are REPORT and GOLDEN swapped?)'")
+                == true, "\(error?.description ?? "")")
         let report = try Samples.report().jsonData()
         let reverse = #expect(throws: VerifyError.self) { try Golden.decode(from: report, source: "r.json") }
         #expect(reverse?.description.contains("a run report, not a golden") == true)
@@ -144,7 +149,22 @@ import Verify
         let error = #expect(throws: VerifyError.self) {
             try Golden.decode(from: Data("{\"format\":".utf8), source: "broken.json")
         }
-        #expect(error?.description.hasPrefix("broken.json is not a valid golden file: not JSON") == true)
+        #expect(error?.description == "broken.json is not a valid golden file: not valid JSON")
+        // Regression: Foundation's "The operation could not be completed…" leaked into these.
+        for (bytes, reason) in [
+            (Data(), "the file is empty"), (Data([0x00, 0x01, 0xFF, 0x02]), "binary data, not JSON"),
+            (Data(#"{"kind":"header","format":"polytape/1"}"#.utf8 + [0x0A, 0x7B]), "an NDJSON tape, not a JSON file"),
+        ] {
+            let bad = #expect(throws: VerifyError.self) { try Golden.decode(from: bytes, source: "x") }
+            #expect(bad?.description == "x is not a valid golden file: \(reason)")
+        }
+        var report = try Samples.report().jsonData()
+        report = Data(
+            String(decoding: report, as: UTF8.self).replacingOccurrences(
+                of: #""status" : "ok""#, with: #""status" : "bogus""#
+            ).utf8)
+        let bogus = #expect(throws: VerifyError.self) { try RunReport.decode(from: report, source: "r.json") }
+        #expect(bogus?.description == "r.json is not a valid run report: status has an unknown value 'bogus'")
         let missing = #expect(throws: VerifyError.self) { try Golden.load("/nonexistent/dir/golden.json") }
         #expect(missing?.description.contains("/nonexistent/dir/golden.json") == true)
         #expect(missing?.description.contains("no such file") == true)

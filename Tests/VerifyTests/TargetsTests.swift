@@ -92,6 +92,14 @@ import Verify
         let error = #expect(throws: VerifyError.self) { try Targets.load(typo.path) }
         #expect(error?.description.contains(typo.path) == true)
         #expect(error?.description.contains("unknown target 'maxLatencyP99Micro'") == true)
+
+        // Regression: a negative threshold was "met" by every run.
+        let negative = directory.appendingPathComponent("negative.json")
+        try Data(#"{"minMessagesPerSecond":-5}"#.utf8).write(to: negative)
+        let refused = #expect(throws: VerifyError.self) { try Targets.load(negative.path) }
+        #expect(
+            refused?.description.contains("minMessagesPerSecond: must be a positive number, not -5") == true,
+            "\(refused?.description ?? "")")
     }
 
     @Test func numbersAreFormattedWithoutLocale() {

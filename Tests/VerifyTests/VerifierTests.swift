@@ -296,6 +296,12 @@ import Verify
         let result = Verifier.compare(report: report, golden: golden)
         #expect(!result.passed)
         #expect(result.differences.map(\.kind) == [.runFailed])
+        // Regression: an interrupted run's partial read (no digest, fewer frames) was first
+        // reported as "recorded from a different tape".
+        var partial = report
+        partial.tape.contentDigest = ""
+        partial.tape.frameCount -= 1
+        #expect(Verifier.compare(report: partial, golden: golden).differences.map(\.kind) == [.runFailed])
         #expect(
             result.differences.first?.summary
                 == "the run itself failed, so its results are incomplete: "

@@ -148,6 +148,7 @@ public final class TapeLineParser {
         var kindRange = 0..<0
         var hasKind = false
         var recvNs: Int64 = 0
+        var hasRecvNs = false
         var monoNs: Int64 = 0
         var conn: Int64 = 0
         var seq: Int64 = 0
@@ -206,7 +207,9 @@ public final class TapeLineParser {
                     return fail("expected an integer at byte \(index)")
                 }
                 switch key {
-                case .recvNs: recvNs = value
+                case .recvNs:
+                    recvNs = value
+                    hasRecvNs = true
                 case .monoNs: monoNs = value
                 case .conn: conn = value
                 default: seq = value
@@ -239,6 +242,8 @@ public final class TapeLineParser {
         let kind = UnsafeRawBufferPointer(rebasing: line[kindRange])
         if JSONBytes.keyEquals(line, kindRange.lowerBound, kindRange.upperBound, "frame") {
             guard payloadKey != .other else { return fail("frame line without \"frame\", \"text\" or \"base64\"") }
+            // Without its receive time a frame would be replayed at the epoch (1970), far out of order.
+            guard hasRecvNs else { return fail("frame line without \"recv_ns\"") }
             guard conn >= 0, conn <= Int64(UInt32.max), seq >= 0 else { return fail("conn/seq out of range") }
             let bytes: UnsafeRawBufferPointer
             let encoding: TapeFrameEncoding

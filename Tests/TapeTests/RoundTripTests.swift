@@ -138,6 +138,8 @@ import Testing
         #"{"kind":"frame","recv_ns":1}"#,
         #"{"kind":"frame","frame":{}} trailing"#,
         #"{"kind":"frame","frame":"abc\"#,
+        // Regression: replayed at the epoch ("receive time goes back 1790267379.2 s").
+        #"{"kind":"frame","mono_ns":2,"conn":0,"seq":1,"frame":{"a":1}}"#,
     ])
     func malformedEnvelopesAreRejected(_ line: String) {
         let parser = TapeLineParser()

@@ -68,6 +68,13 @@ enum TapeSliceCommand: Subcommand {
             "wrote \(output): \(report.framesWritten) of \(report.framesRead) frames (\(report.warmupFrames) warm-up), \(report.eventsWritten) events"
         )
         for line in TapeCommand.damageLines(report.read) { printError(line) }
+        if report.framesWritten == 0 && report.framesRead > 0 {
+            // An empty slice is almost always a typo in the id or the window.
+            printError(
+                "warning: the slice holds no frame: "
+                    + (assets.isEmpty ? "the --from/--to window" : "--asset/--from/--to")
+                    + " selected nothing (`replay tape info TAPE` lists the tape's assets and time ranges)")
+        }
         return ExitStatus.success
     }
 }

@@ -104,6 +104,23 @@ import Testing
         #expect(read.endedWithFooter)
     }
 
+    /// Regression: a slice for an asset id that is not on the tape wrote an empty tape without a word.
+    @Test func anEmptySliceIsWarnedAbout() throws {
+        let folder = TemporaryFolder()
+        defer { folder.remove() }
+        let tape = Repo.fixture("tapes/g3-enrico-2026-09.ndjson.zst").path
+        let output = folder.file("empty.ndjson.zst")
+        let (status, out, err) = try runReplay(["tape", "slice", tape, "--asset", "999", "-o", output])
+        #expect(status == 0, "\(err)")
+        #expect(out.contains("0 of 110 frames"), "\(out)")
+        #expect(err.contains("warning: the slice holds no frame: --asset/--from/--to selected nothing"), "\(err)")
+        let (_, _, clean) = try runReplay([
+            "tape", "slice", tape, "--asset",
+            "18054759644013870900749170809345467324611742242067616964612696305379357034954", "-o", output,
+        ])
+        #expect(!clean.contains("holds no frame"), "\(clean)")
+    }
+
     @Test func sliceByTimeKeepsTheBooksTheWindowNeedsAsWarmup() throws {
         let folder = TemporaryFolder()
         defer { folder.remove() }

@@ -2,7 +2,7 @@
 import Glibc
 import Synchronization
 
-/// Set by SIGINT/SIGTERM while a run is in progress; the run loop checks it once per frame.
+/// Set by SIGINT/SIGTERM/SIGHUP (a closed terminal) while a run is in progress; the run loop checks it once per frame.
 /// A second signal (more than 0.3 s after the first) restores the default action, so pressing
 /// Ctrl-C twice always ends the process.
 public enum RunInterrupt {
@@ -26,8 +26,9 @@ public enum RunInterrupt {
         sigemptyset(&set)
         sigaddset(&set, SIGINT)
         sigaddset(&set, SIGTERM)
+        sigaddset(&set, SIGHUP)
         pthread_sigmask(SIG_UNBLOCK, &set, nil)
-        for signalNumber in [SIGINT, SIGTERM] {
+        for signalNumber in [SIGINT, SIGTERM, SIGHUP] {
             signal(signalNumber) { number in
                 var now = timespec()
                 clock_gettime(CLOCK_MONOTONIC, &now)  // async-signal-safe
@@ -51,5 +52,6 @@ public enum RunInterrupt {
     public static func uninstall() {
         signal(SIGINT, SIG_DFL)
         signal(SIGTERM, SIG_DFL)
+        signal(SIGHUP, SIG_DFL)
     }
 }

@@ -108,3 +108,22 @@ import Testing
     let report = try #require(run.json, "stdout: \(run.stdoutText)")
     #expect(report.array("workers").allSatisfy { $0.string("exit") == "normal" }, "\(report.array("workers"))")
 }
+
+/// Regression: SIGHUP (the terminal closed) ended a run with 129 and no report; it stops the run
+/// like Ctrl-C, so `--report` still gets what was replayed.
+@Test func sighupStopsARunLikeCtrlC() throws {
+    let scratch = try ScratchDirectory()
+    let tape = try scratch.synthTape("synth.ndjson.zst", assets: 4, duration: "60s", rate: "20", seed: 5)
+    let report = scratch.path("report.json")
+    let run = try ReplayBinary.run(
+        ["run", tape, "--workers", "1", "--speed", "1x", "--quiet", "--report", report], timeout: .seconds(60)
+    ) { process in
+        _ = waitForWorkerProcesses(of: process.processIdentifier, count: 1)
+        kill(process.processIdentifier, SIGHUP)
+    }
+    #expect(!run.timedOut)
+    #expect(run.status == ExitStatus.interrupted, "stderr: \(run.stderr)")
+    let data = try #require(FileManager.default.contents(atPath: report), "no report written")
+    let object = try #require(try JSONSerialization.jsonObject(with: data) as? [String: Any])
+    #expect(object["status"] as? String == "failed")
+}

@@ -33,7 +33,7 @@ enum RunCommand: Subcommand {
           --assets ID,...         only route events of these assets (repeatable); the trades of
                                   the other token of their markets still set the last trade
                                   price (as `replay tape cat|slice --asset` keep them)
-          --assets-file FILE      the same, one asset id per line (# comments allowed)
+          --assets-file FILE      the same, one asset id per line (# comments allowed; LF or CRLF)
           --strict                stop at the first damaged input: a malformed line or frame, a
                                   torn tail, corrupt data, a segment that is no tape (exit 2)
 

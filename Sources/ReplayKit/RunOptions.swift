@@ -102,20 +102,10 @@ public struct RunOptions: Sendable {
             }
         }
         if let file = arguments.value("assets-file") {
-            var isDirectory: ObjCBool = false
-            guard FileManager.default.fileExists(atPath: file, isDirectory: &isDirectory), !isDirectory.boolValue else {
-                throw CommandError("--assets-file \(file): no such file; check the path (one asset id per line)")
-            }
-            guard let data = FileManager.default.contents(atPath: file) else {
-                throw CommandError("--assets-file \(file): cannot be read (permissions?)")
-            }
-            guard let text = String(data: data, encoding: .utf8), !data.contains(0) else {
-                throw CommandError(
-                    "--assets-file \(file) is not a text file: give one asset id per line (# starts a comment)")
-            }
-            for line in text.split(whereSeparator: \.isNewline) {
-                let id = line.trimmingCharacters(in: .whitespaces)
-                if !id.isEmpty && !id.hasPrefix("#") { assets.insert(id) }
+            do {
+                assets.formUnion(try AssetsFile.read(file))
+            } catch {
+                throw CommandError(error.description)
             }
         }
         let asked = !arguments.values("assets").isEmpty || arguments.value("assets-file") != nil

@@ -132,6 +132,14 @@ public enum ServeCommand: Subcommand {
         let log: @Sendable (ServeEvent) -> Void = { event in
             printError(json ? event.jsonLine() : "replay serve: \(event)")
         }
+        // The same damage warnings as `replay run` and `tape info`, before serving what was readable.
+        for line in TapeCommand.damageLines(tape.readReport) {
+            if json {
+                log(ServeEvent(kind: .warning, message: String(line.dropFirst("warning: ".count))))
+            } else {
+                printError(line)
+            }
+        }
         let server: ReplayServer
         do {
             server = try ReplayServer(tape: tape, options: options, onEvent: log)

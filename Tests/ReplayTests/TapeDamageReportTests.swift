@@ -1,11 +1,13 @@
 import CommandLineSupport
+import Dispatch
 import Foundation
+import Glibc
 import ReplayKit
 import Tape
 import Testing
 
-/// `tape repair` and `tape info` say what a tape holds beyond clean frames: lines of
-/// unknown kinds, frames whose bytes do not parse.
+/// `tape repair`, `tape info` and `serve` say what a tape holds beyond clean frames: lines of
+/// unknown kinds, frames whose bytes do not parse, torn tails.
 @Suite struct TapeDamageReportTests {
     /// Header, the `connected` event, one good frame, a line of an unknown kind (line 4) and a
     /// frame with a valid envelope whose text is broken JSON (line 5).
@@ -55,5 +57,21 @@ import Testing
         #expect(frames.first?["line"] as? Int == 5)
         let clean = try ReplayBinary.run(["tape", "info", ReplayBinary.bundledTape, "--strict"])
         #expect(clean.status == ExitStatus.success, "stderr: \(clean.stderr)")
+    }
+
+    /// Regression: `replay serve` of a torn tape said only "serving N frames".
+    @Test func serveWarnsAboutATornTailBeforeServing() throws {
+        let scratch = try ScratchDirectory()
+        let lines = try tapeLines(ReplayBinary.bundledTape)
+        let tape = try scratch.writeLines(Array(lines[0..<3]), to: "torn.ndjson", trailing: Array(#"{"kind":"fr"#.utf8))
+        let serve = try ReplayBinary.run(["serve", tape, "--port", "0"], timeout: .seconds(30)) { process in
+            let pid = process.processIdentifier
+            DispatchQueue.global().asyncAfter(deadline: .now() + 1.5) { kill(pid, SIGTERM) }
+        }
+        #expect(serve.status == ExitStatus.success, "stderr: \(serve.stderr)")
+        #expect(serve.stderr.contains("warning: \(tape)"), "\(serve.stderr)")
+        let warning = try #require(serve.stderr.range(of: "warning: "))
+        let serving = try #require(serve.stderr.range(of: "serving 1 frames"))
+        #expect(warning.lowerBound < serving.lowerBound, "\(serve.stderr)")
     }
 }

@@ -26,6 +26,7 @@ enum RecordCommand: CaptureSubcommand {
         What to record (exactly one):
           --assets ID,...          asset (CLOB token) ids
           --assets-file FILE       asset ids, one per line or comma-separated; '#' starts a comment
+                                   (LF or CRLF line ends; a UTF-8 byte-order mark is ignored)
           --markets ID,...         market slugs or condition ids (0x + 64 hex); records every outcome
           --top N                  the N most active markets by 24 h volume (see `capture markets`)
 

@@ -98,6 +98,20 @@ public struct Arguments {
         return nanoseconds
     }
 
+    /// A number of seconds ("5", "0.5", "0.5s") within `range`, or nil when not given. Anything
+    /// outside the range (including 0, negatives, inf and nan when the range is positive) is a
+    /// usage error naming the range, so later arithmetic on the value cannot overflow.
+    public func seconds(_ name: String, range: ClosedRange<Double>) throws(UsageError) -> Double? {
+        guard let text = value(name) else { return nil }
+        let number = text.hasSuffix("s") ? String(text.dropLast()) : text
+        guard let value = Double(number), value.isFinite, range.contains(value) else {
+            throw UsageError(
+                "--\(name) must be a number of seconds from \(describeSeconds(range.lowerBound)) to "
+                    + "\(describeSeconds(range.upperBound)) (like 5 or 0.5s), not '\(text)'")
+        }
+        return value
+    }
+
     /// A size option ("512MB", "1GB", "64KB", "1048576"; K/M/G are powers of 1024), or the default.
     public func size(_ name: String, default defaultValue: Int64?) throws(UsageError) -> Int64? {
         guard let text = value(name) else { return defaultValue }
@@ -106,6 +120,23 @@ public struct Arguments {
         }
         return bytes
     }
+}
+
+/// "0.001", "5", "86400": a bound of a seconds range, without a trailing ".0".
+func describeSeconds(_ value: Double) -> String {
+    value == value.rounded() && abs(value) < 1e15 ? String(Int64(value)) : String(value)
+}
+
+/// "1ms", "45s", "30d": a bound of a duration range in its largest whole unit.
+public func describeNanoseconds(_ nanoseconds: UInt64) -> String {
+    let units: [(String, UInt64)] = [
+        ("d", 86_400_000_000_000), ("h", 3_600_000_000_000), ("m", 60_000_000_000), ("s", 1_000_000_000),
+        ("ms", 1_000_000),
+    ]
+    for (suffix, unit) in units where nanoseconds >= unit && nanoseconds % unit == 0 {
+        return "\(nanoseconds / unit)\(suffix)"
+    }
+    return "\(nanoseconds)ns"
 }
 
 /// Parses "500ms", "45s", "30m", "1h", "2h30m", "1d", "0"; nil if malformed.

@@ -100,8 +100,8 @@ public final class WorkerManager {
         }
         shared = PoolShared(
             workerCount: workerCount,
-            stallTimeoutNanos: UInt64(Self.milliseconds(configuration.stallTimeout)) * 1_000_000,
-            heartbeatNanos: UInt64(Self.milliseconds(configuration.heartbeatInterval)) * 1_000_000,
+            stallTimeoutNanos: Self.nanoseconds(configuration.stallTimeout),
+            heartbeatNanos: Self.nanoseconds(configuration.heartbeatInterval),
             eventSink: configuration.eventSink)
         let cores = SystemCalls.onlineCPUCount
         if workerCount > cores {
@@ -200,9 +200,18 @@ public final class WorkerManager {
         }
     }
 
+    /// Whole milliseconds, at least 1; saturates instead of trapping for huge durations.
     static func milliseconds(_ duration: Duration) -> Int {
         let (seconds, attoseconds) = duration.components
-        return max(1, Int(seconds) * 1000 + Int(attoseconds / 1_000_000_000_000_000))
+        let (whole, overflow) = Int(seconds).multipliedReportingOverflow(by: 1000)
+        if overflow { return seconds < 0 ? 1 : Int.max }
+        return max(1, whole.addingReportingOverflow(Int(attoseconds / 1_000_000_000_000_000)).partialValue)
+    }
+
+    /// `duration` in nanoseconds, at least 1 ms, saturating at `UInt64.max`.
+    static func nanoseconds(_ duration: Duration) -> UInt64 {
+        let (product, overflow) = UInt64(milliseconds(duration)).multipliedReportingOverflow(by: 1_000_000)
+        return overflow ? .max : product
     }
 
     /// True while started, not stopped, every worker is alive and none is unresponsive (see
@@ -275,9 +284,14 @@ public final class WorkerManager {
         guard started else { throw EngineError.notRunning("stop called before start") }
         guard !stopped else { throw EngineError.notRunning("stop was already called") }
         let begin = cshim_monotonic_ns()
-        let budget = UInt64(Self.milliseconds(timeout)) * 1_000_000
-        let gracefulDeadline = begin + budget * 6 / 10
-        let terminateDeadline = begin + budget * 85 / 100
+        // Saturating: a huge timeout means "no deadline", never a trap.
+        let budget = Self.nanoseconds(timeout)
+        func after(_ nanos: UInt64) -> UInt64 {
+            let (sum, overflow) = begin.addingReportingOverflow(nanos)
+            return overflow ? .max : sum
+        }
+        let gracefulDeadline = after(budget / 10 * 6)
+        let terminateDeadline = after(budget / 100 * 85)
         var steps = [StopStep](repeating: .drained, count: workerCount)
         // Judged before `stopping` is set (which ends the heartbeat watch).
         let unresponsive = Set(shared.unresponsiveWorkers(now: begin).map(\.worker))
@@ -307,7 +321,7 @@ public final class WorkerManager {
         collectReplies(until: terminateDeadline)
         signalRemaining(SIGKILL, step: .killed, steps: &steps)
         // SIGKILL cannot be caught; wait for the monitor to reap (bounded by the budget plus a margin).
-        collectReplies(until: max(begin + budget, cshim_monotonic_ns() + 2_000_000_000))
+        collectReplies(until: max(after(budget), cshim_monotonic_ns() + 2_000_000_000))
         stopped = true
         SystemCalls.signalEventFD(monitorWakeFD)
         monitorDone?.wait()

@@ -63,8 +63,8 @@ public enum WorkerProcess {
         var loop = WorkerLoop(
             core: WorkerCore(index: options.index, verifyExchangeHash: options.verifyExchangeHash),
             consumer: RingConsumer(ring: ring, dataWakeFD: 4, spaceWakeFD: 5), replyFD: 6, statsFD: 7,
-            heartbeatNanos: UInt64(options.heartbeatMs) * 1_000_000, statsNanos: UInt64(options.statsMs) * 1_000_000,
-            spinNanos: UInt64(options.spinMicros) * 1000)
+            heartbeatNanos: cappedNanos(milliseconds: options.heartbeatMs),
+            statsNanos: cappedNanos(milliseconds: options.statsMs), spinNanos: UInt64(options.spinMicros) * 1000)
         return loop.run()
     }
 }
@@ -363,4 +363,11 @@ struct WorkerLoop {
         send(.final)
         return delivered ? 0 : 74
     }
+}
+
+/// Milliseconds as nanoseconds, capped at 2⁶² ns (146 years) so that `now + interval` on the
+/// monotonic clock can never overflow, whatever `--heartbeat-ms`/`--stats-ms` said.
+func cappedNanos(milliseconds: Int) -> UInt64 {
+    let (product, overflow) = UInt64(max(0, milliseconds)).multipliedReportingOverflow(by: 1_000_000)
+    return overflow ? 1 << 62 : min(product, 1 << 62)
 }

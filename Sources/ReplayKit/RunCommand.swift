@@ -33,7 +33,7 @@ enum RunCommand: Subcommand {
           --assets ID,...         only route events of these assets (repeatable); the trades of
                                   the other token of their markets still set the last trade
                                   price (as `replay tape cat|slice --asset` keep them)
-          --assets-file FILE      the same, one asset id per line (# comments allowed)
+          --assets-file FILE      the same, one asset id per line (# comments allowed; LF or CRLF)
           --strict                stop at the first damaged input: a malformed line or frame, a
                                   torn tail, corrupt data, a segment that is no tape (exit 2)
 
@@ -50,13 +50,13 @@ enum RunCommand: Subcommand {
           --read-ahead auto|on|off
                                   read the tape on its own thread (auto: on machines with 2 or more
                                   cores)
-          --heartbeat SECONDS     worker heartbeat interval (default 5)
+          --heartbeat SECONDS     worker heartbeat interval, 0.001 to 3600 (default 5)
           --stats-interval SECONDS
-                                  worker periodic stats interval (default 30)
+                                  worker periodic stats interval, 0.001 to 86400 (default 30)
           --stall-timeout SECONDS abort the run when a worker consumes nothing for this long
                                   while messages wait for it, or sends no heartbeat for this
                                   long (at least 3 heartbeats), e.g. a stopped (SIGSTOP) or hung
-                                  worker (default 3 × heartbeat, at least 10)
+                                  worker; 0.001 to 86400 (default 3 × heartbeat, at least 10)
 
         Output:
           --json                  print the report as one JSON document (docs/REPORT_FORMAT.md)

@@ -57,6 +57,13 @@ public struct RunOptions: Sendable {
         max(1, min(4, ProcessInfo.processInfo.activeProcessorCount))
     }
 
+    /// `--heartbeat` seconds: a worker's heartbeat cadence, 1 ms to 1 h.
+    public static let heartbeatRange: ClosedRange<Double> = 0.001...3600
+    /// `--stall-timeout` seconds, 1 ms to 1 day.
+    public static let stallTimeoutRange: ClosedRange<Double> = 0.001...86_400
+    /// `--stats-interval` seconds, 1 ms to 1 day.
+    public static let statsIntervalRange: ClosedRange<Double> = 0.001...86_400
+
     static let valueOptions: Set<String> = [
         "workers", "speed", "from", "to", "time-basis", "assets", "assets-file", "routing", "backpressure",
         "report", "dump-books", "golden", "write-golden", "targets", "junit", "heartbeat", "stats-interval",
@@ -95,20 +102,10 @@ public struct RunOptions: Sendable {
             }
         }
         if let file = arguments.value("assets-file") {
-            var isDirectory: ObjCBool = false
-            guard FileManager.default.fileExists(atPath: file, isDirectory: &isDirectory), !isDirectory.boolValue else {
-                throw CommandError("--assets-file \(file): no such file; check the path (one asset id per line)")
-            }
-            guard let data = FileManager.default.contents(atPath: file) else {
-                throw CommandError("--assets-file \(file): cannot be read (permissions?)")
-            }
-            guard let text = String(data: data, encoding: .utf8), !data.contains(0) else {
-                throw CommandError(
-                    "--assets-file \(file) is not a text file: give one asset id per line (# starts a comment)")
-            }
-            for line in text.split(whereSeparator: \.isNewline) {
-                let id = line.trimmingCharacters(in: .whitespaces)
-                if !id.isEmpty && !id.hasPrefix("#") { assets.insert(id) }
+            do {
+                assets.formUnion(try AssetsFile.read(file))
+            } catch {
+                throw CommandError(error.description)
             }
         }
         let asked = !arguments.values("assets").isEmpty || arguments.value("assets-file") != nil
@@ -139,15 +136,10 @@ public struct RunOptions: Sendable {
         options.strict = arguments.flag("strict")
         options.verifyExchangeHash = try arguments.choice("exchange-hash", ["on", "off"], default: "on") == "on"
         options.readAhead = try arguments.choice("read-ahead", ["auto", "on", "off"], default: "auto")
-        if let text = arguments.value("heartbeat") {
-            options.heartbeatSeconds = try parseSeconds(text, option: "heartbeat")
-        }
-        if let text = arguments.value("stall-timeout") {
-            options.stallTimeoutSeconds = try parseSeconds(text, option: "stall-timeout")
-        }
-        if let text = arguments.value("stats-interval") {
-            options.statsSeconds = try parseSeconds(text, option: "stats-interval")
-        }
+        options.heartbeatSeconds = try arguments.seconds("heartbeat", range: heartbeatRange) ?? options.heartbeatSeconds
+        options.stallTimeoutSeconds = try arguments.seconds("stall-timeout", range: stallTimeoutRange)
+        options.statsSeconds =
+            try arguments.seconds("stats-interval", range: statsIntervalRange) ?? options.statsSeconds
         if options.goldenPath != nil && options.writeGoldenPath != nil {
             throw UsageError("--golden verifies and --write-golden records; use one of them")
         }
@@ -189,14 +181,6 @@ public struct RunOptions: Sendable {
                 "--\(option) must be epoch milliseconds or ISO-8601 like 2026-09-24T10:30:00Z, "
                     + "2026-09-24T12:30+02:00 or 2026-09-24, not '\(text)'")
         }
-    }
-
-    static func parseSeconds(_ text: String, option: String) throws -> Double {
-        let number = text.hasSuffix("s") ? String(text.dropLast()) : text
-        guard let value = Double(number), value > 0, value.isFinite else {
-            throw UsageError("--\(option) must be a positive number of seconds like 5 or 0.5s, not '\(text)'")
-        }
-        return value
     }
 }
 

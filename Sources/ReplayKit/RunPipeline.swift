@@ -97,11 +97,11 @@ public enum ReplayRun {
 
         let configuration = WorkerManager.Configuration(
             executable: workerExecutable,
-            heartbeatInterval: .milliseconds(Int64(options.heartbeatSeconds * 1000)),
-            statsInterval: .milliseconds(Int64(options.statsSeconds * 1000)),
+            heartbeatInterval: saturatingDuration(seconds: options.heartbeatSeconds),
+            statsInterval: saturatingDuration(seconds: options.statsSeconds),
             verifyExchangeHash: options.verifyExchangeHash,
             spinBeforeSleep: options.speed == .max ? .zero : .microseconds(200),
-            stallTimeout: options.stallTimeoutSeconds.map { .milliseconds(Int64($0 * 1000)) },
+            stallTimeout: options.stallTimeoutSeconds.map { saturatingDuration(seconds: $0) },
             eventSink: { event in
                 switch event {
                 case .warning(let text): notify(.warning(text))
@@ -346,7 +346,7 @@ public enum ReplayRun {
         var drainedNs = endNs
         if failure == nil {
             let stall = options.stallTimeoutSeconds ?? max(10, 3 * options.heartbeatSeconds)
-            if (try? sink.router.awaitWorkers(timeout: .milliseconds(Int64(max(60, 4 * stall) * 1000)))) != nil {
+            if (try? sink.router.awaitWorkers(timeout: saturatingDuration(seconds: max(60, 4 * stall)))) != nil {
                 drainedNs = cshim_monotonic_ns()
             }
         }
@@ -371,7 +371,7 @@ public enum ReplayRun {
             // are not drained but stopped within a few seconds.
             let stall = options.stallTimeoutSeconds ?? max(10, 3 * options.heartbeatSeconds)
             let budget = failure != nil ? 3 : max(60, 4 * stall)
-            result = try manager.stop(timeout: .milliseconds(Int64(budget * 1000)))
+            result = try manager.stop(timeout: saturatingDuration(seconds: budget))
         } catch {
             throw CommandError("stopping the workers failed: \(error)")
         }
@@ -520,4 +520,12 @@ struct HealthWatchingClock: PacingClock {
             do { try manager.checkHealth() } catch { failure = error }
         }
     }
+}
+
+/// Seconds as a `Duration` in whole milliseconds, clamped to 0…10¹⁵ ms (about 31,700 years), so
+/// that no seconds value (the options are range-checked, but this is the last line) can trap.
+func saturatingDuration(seconds: Double) -> Duration {
+    let milliseconds = seconds * 1000
+    guard milliseconds.isFinite else { return .milliseconds(milliseconds > 0 ? 1_000_000_000_000_000 : 0) }
+    return .milliseconds(Int64(min(max(milliseconds, 0), 1e15)))
 }

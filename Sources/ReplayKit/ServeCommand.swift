@@ -35,7 +35,7 @@ public enum ServeCommand: Subcommand {
           --tls-cert FILE       PEM certificate chain (with --tls-key: serve wss://)
           --tls-key FILE        PEM private key
           --idle-close SECONDS  close the TCP connection (no close frame) after SECONDS without
-                                client traffic (the exchange does this after ~125 s)
+                                client traffic, 0.001 to 86400 (the exchange does this after ~125 s)
           --drop-at N           drop each connection abruptly right after the Nth data frame
                                 sent to it (the initial dump counts as one; PONGs do not)
           --max-assets N        refuse a subscription over N assets (close 1008 with a reason)
@@ -57,6 +57,9 @@ public enum ServeCommand: Subcommand {
         Exit status: 0 stopped by SIGINT/SIGTERM, 1 tape unreadable or port unavailable,
         64 usage error.
         """
+
+    /// `--idle-close` seconds, 1 ms to 1 day.
+    public static let idleCloseRange: ClosedRange<Double> = 0.001...86_400
 
     static let valueOptions: Set<String> = [
         "port", "host", "speed", "tls-cert", "tls-key", "idle-close", "drop-at", "max-assets", "max-clients",
@@ -87,11 +90,8 @@ public enum ServeCommand: Subcommand {
             options.tlsKeyFile = key
         default: throw UsageError("--tls-cert and --tls-key go together")
         }
-        if let text = arguments.value("idle-close") {
-            guard let seconds = Double(text), seconds > 0, seconds.isFinite else {
-                throw UsageError("--idle-close must be a positive number of seconds, not '\(text)'")
-            }
-            options.idleClose = .milliseconds(Int64(seconds * 1000))
+        if let seconds = try arguments.seconds("idle-close", range: idleCloseRange) {
+            options.idleClose = saturatingDuration(seconds: seconds)
         }
         if arguments.value("drop-at") != nil {
             options.dropAfterFrames = try arguments.int("drop-at", default: 1, range: 1...Int(Int32.max))
@@ -131,6 +131,14 @@ public enum ServeCommand: Subcommand {
         }
         let log: @Sendable (ServeEvent) -> Void = { event in
             printError(json ? event.jsonLine() : "replay serve: \(event)")
+        }
+        // The same damage warnings as `replay run` and `tape info`, before serving what was readable.
+        for line in TapeCommand.damageLines(tape.readReport) {
+            if json {
+                log(ServeEvent(kind: .warning, message: String(line.dropFirst("warning: ".count))))
+            } else {
+                printError(line)
+            }
         }
         let server: ReplayServer
         do {

@@ -42,6 +42,8 @@ public struct ServeOptions: Sendable {
 /// What kind of thing happened in the server (for logs and tests).
 public enum ServeEventKind: String, Sendable {
     case listening
+    /// Damage found while loading the tape (torn tail, corrupt data, skipped line).
+    case warning
     case clientConnected = "client_connected"
     case clientRefused = "client_refused"
     case subscribed

@@ -32,6 +32,8 @@ public final class ServeTape: Sendable {
     public var frameCount: Int { frames.count }
     /// Asset ids seen in frames, in order of first appearance.
     public let assetIDs: [String]
+    /// What reading the tape met: torn tails, corrupt data and skipped lines are damage.
+    let readReport: TapeReadReport
 
     /// Reads every frame of the tape at `paths` (a file, a folder of segments, or several).
     public init(paths: [String]) throws {
@@ -53,5 +55,6 @@ public final class ServeTape: Sendable {
         self.sideData = reader.header?.sideData ?? [:]
         self.paths = paths
         self.assetIDs = assets
+        self.readReport = reader.report
     }
 }

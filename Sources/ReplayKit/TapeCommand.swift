@@ -156,15 +156,23 @@ public enum TapeCommand: Subcommand {
         !report.tornTails.isEmpty || report.malformedLines > 0
     }
 
+    /// `--duration` of `tape synth`: 1 ms to 720 h (30 days), refused beyond (never trapped).
+    static let durationRangeNs: ClosedRange<Int64> = 1_000_000...(720 * 3_600_000_000_000)
+
     static func durationNs(_ text: String, option: String) throws -> Int64 {
         let units: [(String, Int64)] = [
             ("ms", 1_000_000), ("s", 1_000_000_000), ("m", 60_000_000_000), ("h", 3_600_000_000_000),
+            ("", 1_000_000_000),
         ]
         for (suffix, scale) in units where text.hasSuffix(suffix) {
-            if let value = Int64(text.dropLast(suffix.count)), value > 0 { return value * scale }
+            guard let value = Int64(text.dropLast(suffix.count)), value > 0 else { continue }
+            let (ns, overflow) = value.multipliedReportingOverflow(by: scale)
+            guard !overflow, durationRangeNs.contains(ns) else {
+                throw UsageError("--\(option) must be from 1ms to 720h, not '\(text)'")
+            }
+            return ns
         }
-        if let value = Int64(text), value > 0 { return value * 1_000_000_000 }
-        throw UsageError("--\(option) must be a duration like 500ms, 60s, 5m or 1h, not '\(text)'")
+        throw UsageError("--\(option) must be a duration from 1ms to 720h like 500ms, 60s, 5m or 1h, not '\(text)'")
     }
 }
 

@@ -19,13 +19,16 @@ enum TapeInfoCommand: Subcommand {
         Shows the header (format, creation time, source, writer), the receive-clock and
         exchange-clock time spans, frames by event type (objects inside array frames counted
         one by one; non-JSON frames such as PONG listed separately), what the Feed parser
-        makes of them (books, price-change levels, trades, ..., parse errors), connection events, gaps
-        (gap events and disconnections), assets, torn tails, corrupt data (where, and whether
-        reading resumed at a later zstd frame), skipped lines, and the compression ratio.
+        makes of them (books, price-change levels, trades, ..., parse errors; the first malformed
+        frames with file and line), connection events, gaps (each break once: a gap event, or a
+        lost connection; a connection closed with code 1000, as a stopped capture does, is a
+        clean close, not a gap), assets, torn tails, corrupt data (where, and whether reading
+        resumed at a later zstd frame), skipped lines, and the compression ratio.
 
         Options:
           --json     print one JSON object instead of text
-          --strict   exit 2 if the tape has a torn tail, corrupt data or malformed lines
+          --strict   exit 2 if the tape has a torn tail, corrupt data, malformed lines or
+                     frames that do not parse
           -h, --help show this help
 
         Examples:
@@ -52,9 +55,21 @@ enum TapeInfoCommand: Subcommand {
         } else {
             try StandardOutput.print(text(summary))
             for line in TapeCommand.damageLines(summary.read) { printError(line) }
+            for line in malformedFrameLines(summary) { printError(line) }
         }
-        if arguments.flag("strict"), TapeCommand.isDamaged(summary.read) { return TapeExitStatus.damaged }
+        // A frame that does not parse is damage too (`replay run --strict` exits 2 for it).
+        if arguments.flag("strict"), TapeCommand.isDamaged(summary.read) || summary.malformedFrames > 0 {
+            return TapeExitStatus.damaged
+        }
         return ExitStatus.success
+    }
+
+    /// Warnings for frames whose envelope is fine but whose bytes do not parse, for stderr.
+    static func malformedFrameLines(_ summary: TapeSummary) -> [String] {
+        var lines = summary.malformedFrameIssues.map { "warning: \($0.file):\($0.line): \($0.reason)" }
+        let more = summary.malformedFrames - summary.malformedFrameIssues.count
+        if more > 0 { lines.append("warning: \(more) more malformed \(more == 1 ? "frame" : "frames")") }
+        return lines
     }
 
     static func span(_ first: Int64?, _ last: Int64?, scale: Int64) -> String {
@@ -101,9 +116,13 @@ enum TapeInfoCommand: Subcommand {
         for (text, count) in summary.textFrames.sorted(by: { $0.key < $1.key }) {
             lines.append("  \(("text " + text).padding(toLength: 20, withPad: " ", startingAt: 0)) \(count)")
         }
+        for issue in summary.malformedFrameIssues {
+            lines.append("  malformed frame at \(issue.file):\(issue.line): \(issue.reason)")
+        }
         let events = summary.connectionEvents.sorted(by: { $0.key < $1.key }).map { "\($0.key) \($0.value)" }
         lines.append(
-            "connections: \(summary.connections.count); events: \(events.isEmpty ? "none" : events.joined(separator: ", ")); gaps: \(summary.gaps)"
+            "connections: \(summary.connections.count); events: \(events.isEmpty ? "none" : events.joined(separator: ", ")); "
+                + "gaps: \(summary.gaps); clean closes: \(summary.cleanCloses)"
         )
         lines.append(
             "end:         \(read.endedWithFooter ? "clean (footer)" : "no footer (writer did not close cleanly)")")
@@ -144,6 +163,10 @@ enum TapeInfoCommand: Subcommand {
         object["connection_events"] = summary.connectionEvents
         object["connections"] = summary.connections.map { Int($0) }
         object["gaps"] = summary.gaps
+        object["clean_closes"] = summary.cleanCloses
+        object["malformed_frames"] = summary.malformedFrameIssues.map {
+            ["file": $0.file, "line": $0.line, "reason": $0.reason] as [String: Any]
+        }
         object["assets_seen"] = summary.assetsSeen
         object["first_recv_ns"] = summary.firstRecvNs ?? NSNull()
         object["last_recv_ns"] = summary.lastRecvNs ?? NSNull()

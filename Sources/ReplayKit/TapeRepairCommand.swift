@@ -15,9 +15,11 @@ enum TapeRepairCommand: Subcommand {
 
         Reads everything readable (segments in order, torn tails cut at the last complete
         line, malformed lines skipped) and writes one clean tape with a footer. Frames keep
-        their bytes, receive times, connection ids and sequence numbers. Prints exactly what
-        was dropped: per torn tail the file, the last good line and the bytes lost; per
-        skipped line the file and line number.
+        their bytes, receive times, connection ids and sequence numbers; lines of a kind this
+        version does not know (a newer writer's) are copied verbatim. Prints exactly what was
+        dropped: per torn tail the file, the last good line and the bytes lost; per skipped
+        line the file and line number. Also says how many unknown-kind lines and how many
+        frames whose bytes do not parse were kept, with the file and line of the first.
 
         Options:
           -o, --output OUT  the clean tape to write (replaced atomically)
@@ -52,8 +54,7 @@ enum TapeRepairCommand: Subcommand {
         }
         let read = report.read
         if read.tornTails.isEmpty && read.malformedLines == 0 {
-            try StandardOutput.print(
-                "nothing was damaged; wrote \(output): \(report.framesWritten) frames, \(report.eventsWritten) events")
+            try StandardOutput.print("nothing was damaged")
         } else {
             for torn in read.tornTails { try StandardOutput.print("dropped: \(torn.description)") }
             for issue in read.issues { try StandardOutput.print("dropped: \(issue.description)") }
@@ -61,9 +62,22 @@ enum TapeRepairCommand: Subcommand {
                 let more = read.malformedLines - read.issues.count
                 try StandardOutput.print("dropped: \(more) more malformed \(more == 1 ? "line" : "lines")")
             }
-            try StandardOutput.print(
-                "wrote \(output): \(report.framesWritten) frames, \(report.eventsWritten) events, footer added")
         }
+        if let first = report.firstUnknownLine {
+            let count = report.unknownLinesKept
+            try StandardOutput.print(
+                "kept: \(count) \(count == 1 ? "line" : "lines") of a kind this version does not know, verbatim "
+                    + "(first \(first.file):\(first.line): \(first.reason))")
+        }
+        if let first = report.firstMalformedFrame {
+            let count = report.malformedFramesKept
+            try StandardOutput.print(
+                "kept: \(count) \(count == 1 ? "frame" : "frames") whose bytes do not parse, unchanged "
+                    + "(first \(first.file):\(first.line): \(first.reason))")
+        }
+        let footer = read.tornTails.isEmpty && read.malformedLines == 0 ? "" : ", footer added"
+        try StandardOutput.print(
+            "wrote \(output): \(report.framesWritten) frames, \(report.eventsWritten) events\(footer)")
         return ExitStatus.success
     }
 }

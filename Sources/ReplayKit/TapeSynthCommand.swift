@@ -26,7 +26,7 @@ enum TapeSynthCommand: Subcommand {
         Options:
           -o, --output OUT  the tape to write
           --assets N        number of assets, rounded up to even (default 20)
-          --duration D      exchange-clock length: 500ms, 60s, 5m, 1h (default 60s)
+          --duration D      exchange-clock length from 1ms to 720h: 500ms, 60s, 5m, 1h (default 60s)
           --rate R          average frames per second after the opening dump (default 1000)
           --seed S          random seed (default 1)
           -h, --help        show this help

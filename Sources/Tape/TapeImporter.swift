@@ -122,6 +122,7 @@ public enum TapeImporter {
     /// an empty file, a file that is already a tape, and content that is neither frames nor
     /// recorder records (a binary, a log): see `checkRawFrames`.
     public static func detectShape(_ bytes: [UInt8], file: String = "<input>") throws(TapeError) -> ImportShape {
+        let bytes = withoutByteOrderMark(bytes)
         let lines = splitLines(bytes)
         guard let first = lines.first(where: { !$0.allSatisfy(JSONBytes.isSpace) }) else {
             throw .nothingToImport(file: file)
@@ -145,6 +146,25 @@ public enum TapeImporter {
         }
         try checkRawFrames(lines, file: file)
         return .rawFrames
+    }
+
+    /// `bytes` without a leading UTF-8 byte-order mark (EF BB BF).
+    static func withoutByteOrderMark(_ bytes: [UInt8]) -> [UInt8] {
+        bytes.starts(with: [0xEF, 0xBB, 0xBF]) ? Array(bytes.dropFirst(3)) : bytes
+    }
+
+    /// `--shape single-json` takes the whole file as one frame. A file that is not one JSON value
+    /// but holds several lines that each are one (NDJSON) would become one unparseable frame:
+    /// refused, naming the shape that fits.
+    static func checkSingleJSON(_ bytes: [UInt8], file: String) throws(TapeError) {
+        guard !bytes.withUnsafeBytes({ JSONBytes.isSingleValue($0) }) else { return }
+        let lines = splitLines(bytes).filter { !$0.allSatisfy(JSONBytes.isSpace) }
+        let values = lines.filter { line in line.withUnsafeBytes { JSONBytes.isSingleValue($0) } }.count
+        guard lines.count > 1, values > 1 else { return }
+        throw .notACapture(
+            file: file,
+            reason: "--shape single-json takes the whole file as one frame, but it holds \(values) lines that are "
+                + "each one JSON value (NDJSON); import it without --shape (or with --shape raw-frames)")
     }
 
     /// A raw-frame capture holds one JSON frame per line, with the odd `PING`/`PONG`
@@ -275,7 +295,8 @@ public enum TapeImporter {
                 }
                 throw TapeError.fileNotFound(path: input)
             }
-            let bytes = [UInt8](data)
+            // A UTF-8 byte-order mark (editors on Windows write one) is not part of the first line.
+            let bytes = withoutByteOrderMark([UInt8](data))
             if bytes.starts(with: TapeFormat.zstdMagic) { try refuseCompressed(input, bytes) }
             let shape: ImportShape
             if let forcedShape {
@@ -284,6 +305,7 @@ public enum TapeImporter {
                 }
                 // A forced shape skips detection, not the check that the lines are frames at all.
                 if forcedShape == .rawFrames { try checkRawFrames(splitLines(bytes), file: input) }
+                if forcedShape == .singleJSON { try checkSingleJSON(bytes, file: input) }
                 shape = forcedShape
             } else {
                 shape = try detectShape(bytes, file: input)

@@ -2,13 +2,6 @@
 // tapes and return reports; printing is the command's job.
 public import Feed
 
-/// Counts nothing but what `FeedParser` reports in its `FrameSummary` (info needs totals only).
-struct CountingSink: FeedSink {
-    mutating func onBook(_ event: BookEvent) {}
-    mutating func onPriceChange(_ event: PriceChangeEvent) {}
-    mutating func onError(_ error: FeedError) {}
-}
-
 /// Everything `replay tape info` shows about a tape.
 public struct TapeSummary: Sendable {
     public var header: TapeHeader?
@@ -24,7 +17,8 @@ public struct TapeSummary: Sendable {
     public var textFrames: [String: Int] = [:]
     /// Connection events by kind name.
     public var connectionEvents: [String: Int] = [:]
-    /// Connection ids that carried frames or events.
+    /// Connection ids that carried frames or a `connected` event (conn 0 of a capture's failed
+    /// connect attempts and `reconnecting` events is no connection).
     public var connections: [UInt32] = []
     /// Asset ids seen in frames, in order of first appearance.
     public var assetsSeen: [String] = []
@@ -33,11 +27,19 @@ public struct TapeSummary: Sendable {
     /// The Feed parser's totals over every frame: books, price_change level changes, trades,
     /// tick-size changes, best_bid_ask, other and unknown event types, parse errors.
     public var feed = FrameSummary()
-    /// Frames the Feed parser found malformed.
+    /// Frames the Feed parser found malformed (their envelope is a valid tape line).
     public var malformedFrames = 0
+    /// The first `maxIssuesKept` malformed frames: file, line and the parser's reason.
+    public var malformedFrameIssues: [TapeIssue] = []
+    public static let maxIssuesKept = 10
 
-    /// Gaps: explicit gap events plus disconnections (book state is untrustworthy after both).
-    public var gaps: Int { (connectionEvents["gap"] ?? 0) + (connectionEvents["disconnected"] ?? 0) }
+    /// Breaks in the recording, each counted once: a `gap` event, or a `disconnected` of a live
+    /// connection that is not a clean close. A capture writes `disconnected` and then `gap` for
+    /// one lost connection: that is one gap. Book state is untrustworthy after each.
+    public var gaps = 0
+    /// `disconnected` events with close code 1000 and no `gap` after them: the recorder closed
+    /// the connection itself (a capture stopped with Ctrl-C, `--duration`). Not gaps.
+    public var cleanCloses = 0
 
     /// NDJSON bytes per file byte.
     public var compressionRatio: Double {
@@ -54,17 +56,33 @@ public struct TapeSummary: Sendable {
         var connectionSet = Set<UInt32>()
         var assetSet = Set<String>()
         var parser = FeedParser()
-        var sink = CountingSink()
+        // A connection's `disconnected` not yet followed by its `gap` (a capture writes both for
+        // one lost connection), and whether it was a clean close (code 1000).
+        var openBreaks: [UInt32: Bool] = [:]
+        func settle(_ conn: UInt32) {
+            guard let clean = openBreaks.removeValue(forKey: conn) else { return }
+            if clean { summary.cleanCloses += 1 } else { summary.gaps += 1 }
+        }
         while let record = try reader.next() {
             switch record {
             case .frame(let frame):
+                settle(frame.conn)
                 if summary.firstRecvNs == nil { summary.firstRecvNs = frame.recvWallNs }
                 summary.firstRecvNs = min(summary.firstRecvNs ?? frame.recvWallNs, frame.recvWallNs)
                 summary.lastRecvNs = max(summary.lastRecvNs ?? frame.recvWallNs, frame.recvWallNs)
                 if connectionSet.insert(frame.conn).inserted { summary.connections.append(frame.conn) }
+                var sink = FirstErrorSink()
                 let parsed = parser.parse(frame.bytes, into: &sink)
                 summary.feed.accumulate(parsed)
-                if parsed.malformed { summary.malformedFrames += 1 }
+                if parsed.malformed {
+                    summary.malformedFrames += 1
+                    if summary.malformedFrameIssues.count < maxIssuesKept {
+                        summary.malformedFrameIssues.append(
+                            TapeIssue(
+                                file: reader.currentFile, line: reader.currentLineNumber,
+                                reason: "frame does not parse: \(sink.firstError.map { "\($0)" } ?? "malformed")"))
+                    }
+                }
                 if frame.synthetic { summary.syntheticFrames += 1 }
                 if frame.warmup { summary.warmupFrames += 1 }
                 let isJSON = FrameScan.forEachEvent(frame.bytes) { event in
@@ -82,11 +100,25 @@ public struct TapeSummary: Sendable {
                 }
             case .event(let event):
                 summary.connectionEvents[String(decoding: event.name, as: UTF8.self), default: 0] += 1
-                if connectionSet.insert(event.conn).inserted { summary.connections.append(event.conn) }
+                switch event.kind {
+                case .connected:
+                    settle(event.conn)
+                    if connectionSet.insert(event.conn).inserted { summary.connections.append(event.conn) }
+                case .disconnected where connectionSet.contains(event.conn):
+                    settle(event.conn)
+                    openBreaks[event.conn] = TapeEventDetail.parse(event.detail).closeCode == 1000
+                case .gap:
+                    // The gap of a lost connection closes its `disconnected`: one break.
+                    openBreaks[event.conn] = nil
+                    summary.gaps += 1
+                default:
+                    break
+                }
             default:
                 break
             }
         }
+        for conn in Array(openBreaks.keys) { settle(conn) }
         summary.header = reader.header
         summary.read = reader.report
         return summary
@@ -102,6 +134,22 @@ public struct TapeCopyReport: Sendable {
     public var eventsWritten = 0
     /// The input's read report: torn tails and skipped lines are what was dropped.
     public var read = TapeReadReport()
+    /// Lines of a kind (or an event name) this version does not know, copied verbatim (repair):
+    /// a newer writer's records, kept for forward compatibility; the first one's file and line.
+    public var unknownLinesKept = 0
+    public var firstUnknownLine: TapeIssue?
+    /// Frames kept whose bytes the Feed parser finds malformed (repair works on tape lines and
+    /// keeps frame bytes exact); the first one's file and line, with the parser's reason.
+    public var malformedFramesKept = 0
+    public var firstMalformedFrame: TapeIssue?
+}
+
+/// A `FeedSink` that keeps only the first error of a frame (for messages).
+struct FirstErrorSink: FeedSink {
+    var firstError: FeedError?
+    mutating func onBook(_ event: BookEvent) {}
+    mutating func onPriceChange(_ event: PriceChangeEvent) {}
+    mutating func onError(_ error: FeedError) { if firstError == nil { firstError = error } }
 }
 
 /// Cuts a time window and/or an asset subset out of a tape into a new tape.
@@ -266,8 +314,20 @@ public enum TapeRepairer {
         var report = TapeCopyReport()
         report.output = output
         var writer: TapeWriter?
+        var parser = FeedParser()
+        var lastMonoNs: Int64 = 0
+        func keepVerbatim(reason: String) throws {
+            report.unknownLinesKept += 1
+            if report.firstUnknownLine == nil {
+                report.firstUnknownLine = TapeIssue(
+                    file: reader.currentFile, line: reader.currentLineNumber, reason: reason)
+            }
+            try writer?.writeVerbatimLine(reader.currentLine, monoNs: lastMonoNs)
+        }
         while let record = try reader.next() {
             switch record {
+            case .unknown(let kind, _):
+                try keepVerbatim(reason: "unknown kind \"\(String(decoding: kind, as: UTF8.self))\"")
             case .header:
                 guard writer == nil, var header = reader.header else { continue }
                 header.segment = 1
@@ -277,12 +337,26 @@ public enum TapeRepairer {
                 writer = try TapeWriter(options: options, header: header, nowWallNs: header.createdNs, nowMonoNs: 0)
             case .frame(let frame):
                 report.framesRead += 1
+                lastMonoNs = frame.monoNs
+                var errors = FirstErrorSink()
+                if parser.parse(frame.bytes, into: &errors).malformed {
+                    report.malformedFramesKept += 1
+                    if report.firstMalformedFrame == nil {
+                        report.firstMalformedFrame = TapeIssue(
+                            file: reader.currentFile, line: reader.currentLineNumber,
+                            reason: errors.firstError.map { "\($0)" } ?? "malformed frame")
+                    }
+                }
                 try writer?.writeFrame(
                     frame.bytes, recvWallNs: frame.recvWallNs, monoNs: frame.monoNs, conn: frame.conn, seq: frame.seq,
                     synthetic: frame.synthetic, warmup: frame.warmup)
                 report.framesWritten += 1
             case .event(let event):
-                guard let kind = event.kind else { continue }
+                lastMonoNs = event.monoNs
+                guard let kind = event.kind else {
+                    try keepVerbatim(reason: "unknown event \"\(String(decoding: event.name, as: UTF8.self))\"")
+                    continue
+                }
                 try writer?.writeEvent(
                     kind, conn: event.conn, recvWallNs: event.recvWallNs, monoNs: event.monoNs,
                     detail: TapeEventDetail.parse(event.detail))

@@ -243,6 +243,18 @@ public final class TapeWriter {
         try flushIfDue(nowMonoNs: monoNs)
     }
 
+    /// Appends `record` (one tape line, without its line break) verbatim: for tools that copy a
+    /// line of a kind this version does not know (kept for forward compatibility). Counted as
+    /// neither frame nor event.
+    public func writeVerbatimLine(_ record: UnsafeRawBufferPointer, monoNs: Int64) throws {
+        guard !closed else { throw TapeError.closed }
+        line.removeAll(keepingCapacity: true)
+        line.append(contentsOf: record)
+        line.append(0x0A)
+        try appendLine(monoNs: monoNs)
+        try flushIfDue(nowMonoNs: monoNs)
+    }
+
     /// Flushes if the oldest unflushed line is older than the flush interval. Call from
     /// the owner's loop when no frames arrive; returns true when it flushed.
     @discardableResult

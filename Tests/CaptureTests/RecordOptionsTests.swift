@@ -79,7 +79,7 @@ func badSizesAreRejected(text: String) {
     (["--top", "3", "--markets", "x", "--out", "o"], "only one of"),
     (["--top", "3", "--out", "o", "--duration", "0"], "--duration must be longer than 0"),
     (["--top", "3", "--out", "o", "--assets-per-connection", "0"], "--assets-per-connection must be a whole number"),
-    (["--assets-file", "/nonexistent/file", "--out", "o"], "cannot read '/nonexistent/file'"),
+    (["--assets-file", "/nonexistent/file", "--out", "o"], "--assets-file /nonexistent/file: no such file"),
     (["--top", "3", "--out", "o", "--frobnicate"], "unknown option '--frobnicate'"),
 ])
 func recordUsageErrorsSayWhatIsWrong(arguments: [String], message: String) {
@@ -87,5 +87,24 @@ func recordUsageErrorsSayWhatIsWrong(arguments: [String], message: String) {
         try RecordOptions.parse(arguments)
     } throws: { error in
         (error as? UsageError)?.message.contains(message) == true
+    }
+}
+
+/// Regression: `--assets-file` with CRLF line ends read all ids as one (with "\r\n" inside), a
+/// byte-order mark stayed on the first id, and a binary file gave garbage ids. The file is read
+/// by the parser `replay run --assets-file` uses.
+@Test func assetsFileTakesCRLFAndAByteOrderMarkAndRefusesBinary() throws {
+    let path = NSTemporaryDirectory() + "capture-assets-crlf-\(getpid()).txt"
+    defer { try? FileManager.default.removeItem(atPath: path) }
+    try Data([0xEF, 0xBB, 0xBF] + Array("111\r\n222\r\n# c\r\n333\r\n".utf8)).write(to: URL(fileURLWithPath: path))
+    let options = try RecordOptions.parse(["--assets-file", path, "--out", "o"])
+    #expect(options.selection == .assets(["111", "222", "333"]))
+
+    try Data([0x00, 0xFF, 0x10, 0x0A]).write(to: URL(fileURLWithPath: path))
+    #expect {
+        try RecordOptions.parse(["--assets-file", path, "--out", "o"])
+    } throws: { error in
+        (error as? UsageError)?.message
+            == "--assets-file \(path) is not a text file: give one asset id per line (# starts a comment)"
     }
 }

@@ -272,3 +272,13 @@ func startedHeartbeatPool() throws -> (WorkerManager, Router) {
         #expect(try WorkerManager(workerCount: 1, configuration: testConfiguration()).heartbeatAgeLimit == .seconds(15))
     }
 }
+
+/// Regression: `replay run --heartbeat 1e9` trapped in `stop` (budget × 6 overflowed). Duration
+/// arithmetic in the pool saturates.
+@Test func poolDurationsSaturateInsteadOfTrapping() {
+    #expect(WorkerManager.milliseconds(.seconds(Int64.max)) == Int.max)
+    #expect(WorkerManager.nanoseconds(.seconds(Int64.max)) == .max)
+    #expect(WorkerManager.nanoseconds(.milliseconds(1500)) == 1_500_000_000)
+    #expect(WorkerManager.milliseconds(.zero) == 1)
+    #expect(cappedNanos(milliseconds: Int.max) == 1 << 62)
+}

@@ -127,3 +127,12 @@ func aSelectionThatMatchesNothingIsWarnedAbout(extra: [String], warning: String)
     #expect(run.stderr.contains("not recording \(golden): the run replayed no frame"), "stderr: \(run.stderr)")
     #expect(!FileManager.default.fileExists(atPath: golden))
 }
+
+/// `replay run --assets-file` and `capture record --assets-file` share one parser: CRLF line
+/// ends, a byte-order mark, trailing comments and commas.
+@Test func anAssetsFileWithCRLFAndAByteOrderMarkIsRead() throws {
+    let scratch = try ScratchDirectory()
+    let file = scratch.path("ids.txt")
+    try Data([0xEF, 0xBB, 0xBF] + Array("111\r\n222, 333 # two more\r\n".utf8)).write(to: URL(fileURLWithPath: file))
+    #expect(try RunOptions.parse(["--assets-file", file]).assets == ["111", "222", "333"])
+}

@@ -224,3 +224,49 @@ import Testing
                 "run `replay tape import x.jsonl -o OUT.ndjson.zst`"))
     }
 }
+
+/// Regression: a UTF-8 byte-order mark stayed on the first line: a raw capture's first frame
+/// became malformed and a recorder's `frames.jsonl` was taken for raw frames.
+@Suite struct ImportByteOrderMarkTests {
+    static let bom: [UInt8] = [0xEF, 0xBB, 0xBF]
+
+    @Test func aRawCaptureWithAByteOrderMarkKeepsItsFirstFrameIntact() throws {
+        let folder = TemporaryFolder()
+        defer { folder.remove() }
+        let frame = #"{"event_type":"book","timestamp":"1737825347925"}"#
+        let path = try ImportRefusalTests.input(folder, "frames.txt", Self.bom + Array("\(frame)\n".utf8))
+        let output = folder.file("out.ndjson.zst")
+        let report = try TapeImporter.importFiles([path], to: output)
+        #expect(report.inputs.map(\.shape) == [.rawFrames])
+        let (frames, _, _) = try readFrames([output], strict: true)
+        #expect(frames.map { String(decoding: $0.bytes, as: UTF8.self) } == [frame])
+    }
+
+    @Test func aRecorderFileWithAByteOrderMarkIsStillRecognized() throws {
+        let folder = TemporaryFolder()
+        defer { folder.remove() }
+        let corpus = try Data(
+            contentsOf: Repo.fixture("corpus/g3-nslaughter-2026-10/settled-subscription--mixed.jsonl"))
+        let path = try ImportRefusalTests.input(folder, "frames.jsonl", Self.bom + Array(corpus))
+        #expect(try TapeImporter.detectShape(Self.bom + Array(corpus)) == .timeKindText)
+        let report = try TapeImporter.importFiles([path], to: folder.file("out.ndjson.zst"))
+        #expect(report.inputs.map(\.shape) == [.timeKindText])
+        #expect(report.frames == 1)
+    }
+
+    /// Regression: `--shape single-json` on an NDJSON file imported "1 frames" (the whole file as
+    /// one unparseable frame) with exit 0.
+    @Test func singleJSONRefusesAFileOfJSONLines() throws {
+        let folder = TemporaryFolder()
+        defer { folder.remove() }
+        let path = try ImportRefusalTests.input(folder, "frames.ndjson", Array("{\"a\":1}\n{\"a\":2}\n".utf8))
+        guard case .notACapture(_, let reason)? = ImportRefusalTests.importing(path, shape: .singleJSON) else {
+            Issue.record("an NDJSON file was imported as one frame with --shape single-json")
+            return
+        }
+        #expect(reason.contains("holds 2 lines that are each one JSON value (NDJSON)"), "\(reason)")
+        // One pretty-printed value is what the shape is for.
+        let pretty = try ImportRefusalTests.input(folder, "one.json", Array("{\n  \"a\": 1\n}\n".utf8))
+        #expect(ImportRefusalTests.importing(pretty, shape: .singleJSON) == nil)
+    }
+}

@@ -273,13 +273,49 @@ import Testing
         #expect(g2.read.frames == 3829)
         #expect(g2.firstExchangeMs == 1_737_825_347_925)
         #expect(g2.lastExchangeMs == 1_738_269_628_044)
-        // Keepalives are text frames, not parse errors; three reconnect epochs show as gaps.
+        // Keepalives are text frames, not parse errors; its three connections were each closed by
+        // the recorder with code 1000: clean closes, not gaps.
         let ns = try TapeSummary.compute(paths: [Repo.fixture("tapes/nslaughter-stream-no-replay.ndjson.zst").path])
         #expect(ns.textFrames == ["PONG": 9])
         #expect(ns.feed.books == 6)
         #expect(ns.feed.errors == 0)
-        #expect(ns.gaps == 3)
+        #expect(ns.gaps == 0)
+        #expect(ns.cleanCloses == 3)
         #expect(ns.connections == [0, 1, 2])
+    }
+
+    /// Regression: info counted a gap and a disconnection for each lost connection ("gaps: 6"
+    /// for 3), a capture stopped with close code 1000 as a gap, and conn 0 (failed attempts and
+    /// `reconnecting`, no connection) as a connection. What `capture record` writes for one
+    /// dropped connection, a queue overflow and a clean stop.
+    @Test func infoCountsEachBreakOnceAndACleanStopAsNoGap() throws {
+        let folder = TemporaryFolder()
+        defer { folder.remove() }
+        let path = folder.file("capture.ndjson.zst")
+        let writer = try TapeWriter(
+            options: TapeWriterOptions(destination: .file(path, overwrite: true)), header: testHeader(),
+            nowWallNs: 1, nowMonoNs: 1)
+        let frame = Array(#"{"event_type":"book","asset_id":"1","bids":[],"asks":[]}"#.utf8)
+        var clock: Int64 = 10
+        func event(_ kind: TapeEventKind, _ conn: UInt32, _ detail: TapeEventDetail = TapeEventDetail()) throws {
+            clock += 1
+            try writer.writeEvent(kind, conn: conn, recvWallNs: clock, monoNs: clock, detail: detail)
+        }
+        try event(.connected, 1)
+        try writer.writeFrame(frame, recvWallNs: 20, monoNs: 20, conn: 1)
+        try event(.disconnected, 1, TapeEventDetail(reason: "server ended the stream without a close frame"))
+        try event(.gap, 1, TapeEventDetail(reason: "connection lost: EOF"))
+        try event(.disconnected, 0, TapeEventDetail(error: "connection refused", attempt: 1))
+        try event(.reconnecting, 0, TapeEventDetail(attempt: 2, delayMs: 1000))
+        try event(.connected, 2)
+        try event(.gap, 2, TapeEventDetail(reason: "writer queue full: 3 frame(s) dropped"))
+        try writer.writeFrame(frame, recvWallNs: 40, monoNs: 40, conn: 2)
+        try event(.disconnected, 2, TapeEventDetail(closeCode: 1000, reason: "capture stopped"))
+        try writer.close()
+        let summary = try TapeSummary.compute(paths: [path])
+        #expect(summary.gaps == 2)
+        #expect(summary.cleanCloses == 1)
+        #expect(summary.connections == [1, 2])
     }
 }
 

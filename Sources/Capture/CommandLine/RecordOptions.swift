@@ -127,19 +127,16 @@ public struct RecordOptions: Sendable, Equatable {
         return items
     }
 
-    /// One asset id per line (commas also separate); blank lines and `#` comments are ignored.
+    /// `AssetsFile`: one asset id per line (commas also separate); blank lines and `#` comments are
+    /// ignored; CRLF line ends and a byte-order mark are fine; a binary file is refused.
     static func readAssetsFile(_ path: String) throws(UsageError) -> [String] {
-        guard let data = FileManager.default.contents(atPath: path) else {
-            throw UsageError("--assets-file: cannot read '\(path)' (does it exist?)")
+        let assets: [String]
+        do {
+            assets = try AssetsFile.read(path)
+        } catch {
+            throw UsageError(error.description)
         }
-        var assets: [String] = []
-        for line in String(decoding: data, as: UTF8.self).split(separator: "\n", omittingEmptySubsequences: false) {
-            let content = line.split(separator: "#", maxSplits: 1, omittingEmptySubsequences: false).first ?? ""
-            for item in content.split(whereSeparator: { $0 == "," || $0 == " " || $0 == "\t" || $0 == "\r" }) {
-                assets.append(String(item))
-            }
-        }
-        guard !assets.isEmpty else { throw UsageError("--assets-file '\(path)' lists no asset ids") }
+        guard !assets.isEmpty else { throw UsageError("--assets-file \(path) lists no asset ids") }
         return assets
     }
 }

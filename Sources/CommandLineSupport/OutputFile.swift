@@ -17,24 +17,29 @@ public enum OutputFile {
     /// The path a write to `path` lands on: symlinks (also dangling ones) followed to their target,
     /// up to a /proc/…/fd link (what /dev/stdout leads to).
     public static func resolve(_ path: String) -> String {
+        resolveLinks(path).path
+    }
+
+    /// `resolve`, and whether the chain of symlinks never ended (a loop, or more than 40 links).
+    static func resolveLinks(_ path: String) -> (path: String, loops: Bool) {
         var current = path
         for _ in 0..<40 {
             // /proc/self/fd/N links to an open file (or to "pipe:[…]"): it is written in place.
-            if writesInPlace(current) { return current }
+            if writesInPlace(current) { return (current, false) }
             var info = stat()
-            guard lstat(current, &info) == 0, info.st_mode & S_IFMT == S_IFLNK else { return current }
+            guard lstat(current, &info) == 0, info.st_mode & S_IFMT == S_IFLNK else { return (current, false) }
             var buffer = [CChar](repeating: 0, count: Int(PATH_MAX) + 1)
             let count = readlink(current, &buffer, buffer.count - 1)
-            guard count > 0 else { return current }
+            guard count > 0 else { return (current, false) }
             let target = String(decoding: buffer[0..<count].map { UInt8(bitPattern: $0) }, as: UTF8.self)
             if target.hasPrefix("/") {
                 current = target
             } else {
-                let folder = (current as NSString).deletingLastPathComponent
+                let folder = folderPart(of: current)
                 current = folder.isEmpty ? target : folder + "/" + target
             }
         }
-        return current
+        return (current, true)
     }
 
     /// What a write to `path` would do, or why it cannot be done. Checked before a command
@@ -47,6 +52,13 @@ public enum OutputFile {
     public static func check(
         _ path: String, option: String, example: String, allowsSpecialFiles: Bool = true
     ) throws(CommandError) {
+        guard !path.isEmpty else {
+            throw CommandError("\(option) needs a file name, like \(example)", status: ExitStatus.usage)
+        }
+        let (target, loops) = resolveLinks(path)
+        if loops {
+            throw CommandError("\(option) \(path) is a symlink loop; remove the link or choose another path")
+        }
         var info = stat()
         if stat(path, &info) == 0 {
             let kind = info.st_mode & S_IFMT
@@ -66,16 +78,32 @@ public enum OutputFile {
                 return
             }
         }
-        let target = resolve(path)
         let folder = parentFolder(of: target)
         var folderInfo = stat()
-        guard stat(folder, &folderInfo) == 0, folderInfo.st_mode & S_IFMT == S_IFDIR else {
+        guard stat(folder, &folderInfo) == 0 else {
             throw CommandError(
                 "\(option) \(path): the folder \(folder) does not exist; create it or choose another path")
+        }
+        guard folderInfo.st_mode & S_IFMT == S_IFDIR else {
+            throw CommandError("\(option) \(path): \(folder) is a file, not a folder; choose another path")
         }
         guard access(folder, W_OK) == 0 else {
             throw CommandError("\(option) \(path): the folder \(folder) is not writable; choose another path")
         }
+        let nameLength = lastComponent(of: target).utf8.count
+        if nameLength > Int(NAME_MAX) {
+            throw CommandError(
+                "\(option) \(path): the file name is \(nameLength) bytes long, more than the \(Int(NAME_MAX)) "
+                    + "a file name may have; choose a shorter name")
+        }
+    }
+
+    /// The temporary name an output `name` is written under before it is renamed into place:
+    /// `.NAME.<tag>` when that fits in a file name (NAME_MAX), else the short `.replay.<tag>`,
+    /// so that a valid long name never fails only after the work.
+    public static func temporaryName(for name: String, tag: String) -> String {
+        let long = ".\(name).\(tag)"
+        return long.utf8.count <= Int(NAME_MAX) ? long : ".replay.\(tag)"
     }
 
     /// Writes `data` to `path` (through symlinks): a regular or new file is written beside the
@@ -100,9 +128,30 @@ public enum OutputFile {
         resolved.hasPrefix("/proc/") || resolved.hasPrefix("/dev/fd/")
     }
 
-    static func parentFolder(of path: String) -> String {
-        let folder = (path as NSString).deletingLastPathComponent
+    /// The folder `path` lies in: "." for a bare name ("r"), "/" for "/r"; trailing slashes and
+    /// repeated slashes are ignored. Plain string logic, total for every input.
+    public static func parentFolder(of path: String) -> String {
+        let folder = folderPart(of: path)
         return folder.isEmpty ? "." : folder
+    }
+
+    /// The last component of `path` ("r" for "a/r" and "a/r/").
+    public static func lastComponent(of path: String) -> String {
+        var text = Substring(path)
+        while text.count > 1 && text.hasSuffix("/") { text = text.dropLast() }
+        if text == "/" { return "/" }
+        guard let slash = text.lastIndex(of: "/") else { return String(text) }
+        return String(text[text.index(after: slash)...])
+    }
+
+    /// `path` without its last component: "" for a bare name, "/" for a name in the root.
+    static func folderPart(of path: String) -> String {
+        var text = Substring(path)
+        while text.count > 1 && text.hasSuffix("/") { text = text.dropLast() }
+        guard let slash = text.lastIndex(of: "/") else { return "" }
+        var folder = text[..<slash]
+        while folder.hasSuffix("/") { folder = folder.dropLast() }
+        return folder.isEmpty ? "/" : String(folder)
     }
 
     private static func writeInPlace(_ data: Data, to path: String) throws(OutputError) {
@@ -121,11 +170,11 @@ public enum OutputFile {
     private static func replace(_ target: String, with data: Data, named path: String, mode: mode_t?)
         throws(OutputError)
     {
-        let name = (target as NSString).lastPathComponent
+        let name = lastComponent(of: target)
         var fd: Int32 = -1
         var temporary = ""
         for attempt in 0..<100 {
-            temporary = parentFolder(of: target) + "/.\(name).\(getpid())-\(attempt).tmp"
+            temporary = parentFolder(of: target) + "/" + temporaryName(for: name, tag: "\(getpid())-\(attempt).tmp")
             // 0666 minus the umask, as for any new file; a replaced file keeps its own mode.
             fd = open(temporary, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0o666)
             if fd >= 0 || errno != EEXIST { break }

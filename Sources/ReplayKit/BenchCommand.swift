@@ -144,6 +144,9 @@ enum BenchCommand: Subcommand {
         for case (let option, let path?, let example) in outputs {
             try OutputFile.check(path, option: option, example: example)
         }
+        try OutputConflicts.check(
+            inputs: options.tapes.map { OutputConflicts.Input("the tape", $0) },
+            outputs: outputs.compactMap { option, path, _ in path.map { OutputConflicts.Output(option, $0) } })
         let report = try sweep(options)
 
         if let path = options.chartPath {

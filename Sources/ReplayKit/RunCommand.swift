@@ -177,6 +177,14 @@ enum RunCommand: Subcommand {
                 if options.json { try? StandardOutput.write(data) }
                 if let path = options.reportPath { try? write(data, to: path, what: "report") }
             }
+            // The other outputs say the run failed too, so no file of an earlier run stays behind.
+            if let path = options.dumpBooksPath, let data = try? BookDump.render(failed: failed.report) {
+                try? write(data, to: path, what: "book dump")
+            }
+            if let path = options.junitPath {
+                Self.writeFailedRunJUnit(
+                    message: "the run failed: \(failed.message)", reasons: failed.report.statusReasons ?? [], to: path)
+            }
             throw CommandError(failed.message, status: failed.status)
         }
         progress.finish()
@@ -234,6 +242,11 @@ enum RunCommand: Subcommand {
         if let outputFailure { throw outputFailure }
 
         if interrupted {
+            if let path = options.junitPath {
+                Self.writeFailedRunJUnit(
+                    message: "the run was interrupted (SIGINT or SIGTERM) before it finished; nothing was verified",
+                    reasons: outcome.report.statusReasons ?? [], to: path)
+            }
             printError(
                 "interrupted: the report covers the frames replayed before the signal; nothing was verified or recorded"
             )
@@ -255,6 +268,16 @@ enum RunCommand: Subcommand {
             if verification.status != ExitStatus.success { status = verification.status }
         }
         return status
+    }
+
+    /// `--junit` of a run that failed or was interrupted: one failing test case saying why. A
+    /// failed write is told on standard error; the run's own failure stays the error reported.
+    static func writeFailedRunJUnit(message: String, reasons: [String], to path: String) {
+        do {
+            try GoldenWorkflow.writeFailedRunJUnit(message: message, reasons: reasons, to: path)
+        } catch {
+            printError("warning: \(error)")
+        }
     }
 
     /// Writes an output file (`--report`, `--dump-books`, bench charts) as `OutputFile` does:
@@ -288,6 +311,9 @@ enum BookDump {
         var tape: [String]
         var tapeDigest: String
         var workers: [Worker]
+        /// Only in the dump of a failed run: "failed", with the report's reasons.
+        var status: String?
+        var statusReasons: [String]?
     }
     struct Worker: Encodable {
         var index: Int
@@ -298,6 +324,19 @@ enum BookDump {
         let document = Document(
             tape: outcome.report.tape.paths, tapeDigest: outcome.report.tape.contentDigest,
             workers: outcome.booksByWorker.enumerated().map { Worker(index: $0.offset, books: $0.element) })
+        return try encode(document)
+    }
+
+    /// The dump of a failed run: its workers were stopped, not drained, so it holds no books;
+    /// `status: failed` and the reasons say why (and replace the dump of an earlier run).
+    static func render(failed report: RunReport) throws -> Data {
+        var document = Document(tape: report.tape.paths, tapeDigest: report.tape.contentDigest, workers: [])
+        document.status = "failed"
+        document.statusReasons = report.statusReasons ?? []
+        return try encode(document)
+    }
+
+    private static func encode(_ document: Document) throws -> Data {
         let encoder = JSONEncoder()
         encoder.outputFormatting = [.prettyPrinted, .sortedKeys, .withoutEscapingSlashes]
         var data = try encoder.encode(document)

@@ -120,6 +120,10 @@ public struct RunOptions: Sendable {
         options.backpressure = try arguments.choice("backpressure", ["block", "drop"], default: "block")
         options.json = arguments.flag("json")
         options.quiet = arguments.flag("quiet")
+        for name in ["report", "dump-books", "golden", "write-golden", "targets", "junit"]
+        where arguments.value(name)?.isEmpty == true {
+            throw UsageError("--\(name) needs a file name")
+        }
         options.reportPath = arguments.value("report")
         options.dumpBooksPath = arguments.value("dump-books")
         options.goldenPath = arguments.value("golden")
@@ -157,7 +161,8 @@ public struct RunOptions: Sendable {
 
     /// Output files the run will write, checked before it starts so that a typo does not cost a
     /// whole replay: not a directory, and the folder must exist and be writable (a device or FIFO,
-    /// like /dev/stdout, is written in place and needs only to be writable).
+    /// like /dev/stdout, is written in place and needs only to be writable); and none of them may
+    /// be an input (a tape, a file in a tape folder, the golden, the targets) or another output.
     public func checkOutputPaths() throws {
         let outputs: [(String, String?, String)] = [
             ("--report", reportPath, "report.json"), ("--dump-books", dumpBooksPath, "books.json"),
@@ -166,6 +171,12 @@ public struct RunOptions: Sendable {
         for case (let option, let path?, let example) in outputs {
             try OutputFile.check(path, option: option, example: example)
         }
+        var inputs = tapes.map { OutputConflicts.Input("the tape", $0) }
+        if let goldenPath { inputs.append(OutputConflicts.Input("the golden", goldenPath)) }
+        if let targetsPath { inputs.append(OutputConflicts.Input("the targets file", targetsPath)) }
+        try OutputConflicts.check(
+            inputs: inputs,
+            outputs: outputs.compactMap { option, path, _ in path.map { OutputConflicts.Output(option, $0) } })
     }
 
     /// Parses an instant given as epoch milliseconds or ISO-8601 (`TapeFormat.parseInstant`: a

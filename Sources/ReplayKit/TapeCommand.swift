@@ -99,11 +99,20 @@ public enum TapeCommand: Subcommand {
         }
     }
 
-    /// Checks `-o OUT` before any input is read (not a directory, not a device or pipe, its folder
-    /// exists and is writable) and returns the path to write: a symlink's target, so the link is
-    /// kept and the tape it points at is replaced.
-    static func outputPath(_ path: String) throws -> String {
+    /// Checks `-o OUT` before any input is read (not a directory, not a device or pipe, not
+    /// standard output, its folder exists and is writable, and it is none of `inputs` nor a file
+    /// inside an input folder) and returns the path to write: a symlink's target, so the link is
+    /// kept and the tape it points at is replaced. From then on SIGINT and SIGTERM remove the
+    /// partial tape being written and end the tool with status 130.
+    static func outputPath(_ path: String, inputs: [String] = []) throws -> String {
+        if path == "-" {
+            throw UsageError("tapes must go to a regular file; -o - (standard output) is not supported")
+        }
         try OutputFile.check(path, option: "-o", example: "out.ndjson.zst", allowsSpecialFiles: false)
+        try OutputConflicts.check(
+            inputs: inputs.map { OutputConflicts.Input("the input", $0) }, outputs: [OutputConflicts.Output("-o", path)]
+        )
+        PartialTapeCleanup.installSignalHandlers()
         return OutputFile.resolve(path)
     }
 

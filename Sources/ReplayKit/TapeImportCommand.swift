@@ -80,8 +80,7 @@ enum TapeImportCommand: Subcommand {
             shape = parsed
         }
         let startTimeNs = try arguments.value("start-time").map(parseStartTime)
-        if arguments.positionals.contains(output) { throw UsageError("the output \(output) is also an input") }
-        let target = try TapeCommand.outputPath(output)
+        let target = try TapeCommand.outputPath(output, inputs: arguments.positionals)
         let report: ImportReport
         do {
             report = try TapeImporter.importFiles(

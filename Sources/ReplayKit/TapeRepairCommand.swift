@@ -42,10 +42,7 @@ enum TapeRepairCommand: Subcommand {
         guard let output = arguments.value("output") else {
             throw UsageError("name the output tape with -o OUT.ndjson.zst")
         }
-        if arguments.positionals.contains(output) {
-            throw UsageError("write the repaired tape to a new file, not over \(output)")
-        }
-        let target = try TapeCommand.outputPath(output)
+        let target = try TapeCommand.outputPath(output, inputs: arguments.positionals)
         let report: TapeCopyReport
         do {
             report = try TapeRepairer.repair(inputs: arguments.positionals, output: target)

@@ -54,8 +54,7 @@ enum TapeSliceCommand: Subcommand {
         guard !assets.isEmpty || from != nil || to != nil else {
             throw UsageError("give --asset, --from or --to (otherwise the slice is the whole tape)")
         }
-        if arguments.positionals.contains(output) { throw UsageError("the output \(output) is also an input") }
-        let target = try TapeCommand.outputPath(output)
+        let target = try TapeCommand.outputPath(output, inputs: arguments.positionals)
         let report: TapeCopyReport
         do {
             report = try TapeSlicer.slice(

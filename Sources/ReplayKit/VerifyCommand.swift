@@ -81,6 +81,15 @@ public enum VerifyCommand: Subcommand {
             throw UsageError("missing GOLDEN.json (or give --targets FILE to check targets only)")
         }
         let maxDifferences = try parsed.int("max-diffs", default: 50, range: 1...1_000_000)
+        if let junit = parsed.value("junit") {
+            try OutputFile.check(junit, option: "--junit", example: "junit.xml")
+            var inputs = [OutputConflicts.Input("the report", positionals[0])]
+            if let goldenPath { inputs.append(OutputConflicts.Input("the golden", goldenPath)) }
+            if let targets = parsed.value("targets") {
+                inputs.append(OutputConflicts.Input("the targets file", targets))
+            }
+            try OutputConflicts.check(inputs: inputs, outputs: [OutputConflicts.Output("--junit", junit)])
+        }
         do {
             let outcome = try GoldenWorkflow.verify(
                 reportPath: positionals[0], goldenPath: goldenPath, targetsPath: parsed.value("targets"),

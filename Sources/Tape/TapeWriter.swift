@@ -15,10 +15,11 @@ public struct TapeWriterOptions: Sendable {
         /// Segments `<prefix>-<UTC time>-<seq>.ndjson.zst` in a folder (created if missing).
         /// Every writer start opens a new segment; an existing file is never appended to.
         case directory(String, prefix: String)
-        /// One file. With `overwrite`, the tape is written to `<path>.partial` and renamed
-        /// over `path` on close (so a failed run never leaves half a tape: a writer released
-        /// without a successful close removes the `.partial`); without it an existing file is
-        /// an error. No rotation.
+        /// One file. With `overwrite`, the tape is written to `.<name>.partial-<pid>` in the
+        /// same folder (`TapeWriter.partialName`) and renamed over `path` on close (so a failed
+        /// run never leaves half a tape: a writer released without a successful close removes
+        /// the partial file, and so does `PartialTapeCleanup` on SIGINT/SIGTERM); without it an
+        /// existing file is an error. No rotation.
         case file(String, overwrite: Bool)
     }
 
@@ -112,8 +113,11 @@ public final class TapeWriter {
     deinit {
         if fd >= 0 { Glibc.close(fd) }
         // Released without a successful close (a write failed, the input could not be read):
-        // the half-written `<path>.partial` goes too, so a failed run leaves nothing behind.
-        if let partial = partialPath { unlink(partial) }
+        // the half-written partial file goes too, so a failed run leaves nothing behind.
+        if let partial = partialPath {
+            PartialTapeCleanup.forget()
+            unlink(partial)
+        }
         ZSTD_freeCCtx(cctx)
         pending.deallocate()
         compressed.deallocate()
@@ -412,9 +416,10 @@ public final class TapeWriter {
         switch options.destination {
         case .file(let target, let overwrite):
             if overwrite {
-                let partial = target + ".partial"
+                let partial = Self.partialName(for: target, pid: getpid())
                 unlink(partial)
                 partialPath = partial
+                PartialTapeCleanup.remember(partial)
                 path = partial
             } else {
                 path = target
@@ -422,6 +427,7 @@ public final class TapeWriter {
             currentPath = target
             fd = open(path, flags, 0o644)
             guard fd >= 0 else {
+                if partialPath != nil { PartialTapeCleanup.forget() }
                 partialPath = nil
                 throw TapeError.io(path: path, operation: "create", errno: errno)
             }
@@ -472,12 +478,33 @@ public final class TapeWriter {
         if let partial = partialPath {
             guard rename(partial, currentPath) == 0 else {
                 let code = errno
+                PartialTapeCleanup.forget()
                 unlink(partial)
                 partialPath = nil
                 throw TapeError.io(path: currentPath, operation: "rename", errno: code)
             }
+            PartialTapeCleanup.forget()
             partialPath = nil
         }
+    }
+
+    /// The name a `.file(target, overwrite: true)` tape is written under until it is complete:
+    /// `.<name>.partial-<pid>` beside `target`, unique per process (two writers of one target do
+    /// not share it) and hidden; `.tape.partial-<pid>` when the long form would exceed NAME_MAX.
+    public static func partialName(for target: String, pid: Int32) -> String {
+        var trimmed = Substring(target)
+        while trimmed.count > 1 && trimmed.hasSuffix("/") { trimmed = trimmed.dropLast() }
+        let folder: Substring
+        let name: Substring
+        if let slash = trimmed.lastIndex(of: "/") {
+            folder = trimmed[...slash]
+            name = trimmed[trimmed.index(after: slash)...]
+        } else {
+            folder = ""
+            name = trimmed
+        }
+        let long = ".\(name).partial-\(pid)"
+        return String(folder) + (long.utf8.count <= Int(NAME_MAX) ? long : ".tape.partial-\(pid)")
     }
 
     private static func makeDirectory(_ path: String) throws {

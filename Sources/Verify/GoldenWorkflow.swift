@@ -158,6 +158,16 @@ public enum GoldenWorkflow {
         }
     }
 
+    /// Writes the JUnit XML of a run that failed or was interrupted (`JUnitReport.failedRun`), so
+    /// an older file never stays behind to report a pass.
+    public static func writeFailedRunJUnit(message: String, reasons: [String], to path: String) throws {
+        do {
+            try OutputFile.write(Data(JUnitReport.failedRun(message: message, reasons: reasons).utf8), to: path)
+        } catch {
+            throw VerifyError.writeFailed(path: path, reason: error.reason)
+        }
+    }
+
     private static func samePath(_ first: String, _ second: String) -> Bool {
         URL(fileURLWithPath: first).standardizedFileURL.path == URL(fileURLWithPath: second).standardizedFileURL.path
     }

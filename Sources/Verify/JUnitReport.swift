@@ -100,6 +100,22 @@ public enum JUnitReport {
         return xml
     }
 
+    /// The JUnit XML of a run that failed or was interrupted before anything could be verified:
+    /// one failing test case "run" whose message is `message` and whose body lists `reasons` (the
+    /// report's `statusReasons`), so a CI page shows the failure instead of an older file's PASS.
+    public static func failedRun(message: String, reasons: [String]) -> String {
+        let counts = "tests=\"1\" failures=\"1\" errors=\"0\" skipped=\"0\""
+        var xml = "<?xml version=\"1.0\" encoding=\"UTF-8\"?>\n"
+        xml += "<testsuites name=\"\(suiteName)\" \(counts)>\n"
+        xml += "  <testsuite name=\"\(suiteName)\" \(counts)>\n"
+        xml += "    <testcase classname=\"\(suiteName).run\" name=\"run\">\n"
+        xml += "      <failure message=\"\(escape(message, attribute: true))\" type=\"run-failed\">"
+        xml += escape(([message] + reasons).joined(separator: "\n"), attribute: false) + "</failure>\n"
+        xml += "    </testcase>\n"
+        xml += "  </testsuite>\n</testsuites>\n"
+        return xml
+    }
+
     /// Escapes XML markup; control characters XML 1.0 forbids become U+FFFD, and in attributes
     /// line breaks and tabs become character references so they survive attribute normalisation.
     static func escape(_ text: String, attribute: Bool) -> String {

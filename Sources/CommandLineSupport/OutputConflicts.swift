@@ -13,26 +13,19 @@
 /// Devices, FIFOs and /dev/stdout-like paths are written in place and are never refused here.
 /// A conflict is a usage error (exit 64).
 public enum OutputConflicts {
-    /// An input of the command: a file it reads, or a folder whose segments it reads.
-    public struct Input {
-        /// How messages name it ("the tape", "the golden").
-        public var role: String
+    /// A path with what the messages call it: for an input (a file the command reads, or a
+    /// folder whose segments it reads) its role ("the tape", "the golden"); for an output the
+    /// option that named it ("--report", "-o").
+    public struct NamedPath: Sendable {
+        public var label: String
         public var path: String
-        public init(_ role: String, _ path: String) {
-            self.role = role
+        public init(_ label: String, _ path: String) {
+            self.label = label
             self.path = path
         }
     }
-
-    /// An output of the command: the option that named it and the path.
-    public struct Output {
-        public var option: String
-        public var path: String
-        public init(_ option: String, _ path: String) {
-            self.option = option
-            self.path = path
-        }
-    }
+    public typealias Input = NamedPath
+    public typealias Output = NamedPath
 
     /// Throws a usage error naming the first output that is an input, lies in an input folder,
     /// or is the same file as an earlier output. Standard input (`-`) and empty paths are skipped
@@ -48,7 +41,7 @@ public enum OutputConflicts {
                     guard let folder = realPath(input.path) else { continue }
                     if location.path == folder || location.path.hasPrefix(folder == "/" ? "/" : folder + "/") {
                         throw CommandError(
-                            "\(output.option) \(output.path) lies inside \(input.role) folder \(input.path), "
+                            "\(output.label) \(output.path) lies inside \(input.label) folder \(input.path), "
                                 + "whose files are read as input; write it outside that folder",
                             status: ExitStatus.usage)
                     }
@@ -56,14 +49,14 @@ public enum OutputConflicts {
                     identity == (info.st_dev, info.st_ino)
                 {
                     throw CommandError(
-                        "\(output.option) \(output.path) is \(input.role) \(input.path) too; writing it would "
+                        "\(output.label) \(output.path) is \(input.label) \(input.path) too; writing it would "
                             + "destroy the input: choose another path",
                         status: ExitStatus.usage)
                 }
             }
             if let first = earlier.first(where: { $0.location.isSame(as: location) }) {
                 throw CommandError(
-                    "\(first.output.option) \(first.output.path) and \(output.option) \(output.path) are the same "
+                    "\(first.output.label) \(first.output.path) and \(output.label) \(output.path) are the same "
                         + "file; one would overwrite the other: give each its own path",
                     status: ExitStatus.usage)
             }

@@ -336,8 +336,9 @@ struct PipelineState {
         var reasons: [String] = []
         if let failure { reasons.append(failure) }
         if let interruptedAt { reasons.append("interrupted at \(interruptedAt): the report covers what was replayed") }
-        // A run cut short before its first frame has its failure as the reason, not the tape.
         reasons += inputProblems
+        // A run cut short before its first frame has its failure as the reason, not the tape; an
+        // empty selection is already named among the input problems.
         if frames == 0, failure == nil, interruptedAt == nil, inputProblems.isEmpty {
             reasons.append(
                 options.fromNs == nil && options.toNs == nil && options.assets == nil

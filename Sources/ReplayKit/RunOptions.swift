@@ -88,13 +88,7 @@ public struct RunOptions: Sendable {
         }
         options.timeBasis = TimeBasis(
             rawValue: try arguments.choice("time-basis", ["receive", "exchange"], default: "receive"))!
-        if let text = arguments.value("from") { options.fromNs = try parseInstant(text, option: "from") }
-        if let text = arguments.value("to") { options.toNs = try parseInstant(text, option: "to") }
-        if let from = options.fromNs, let to = options.toNs, from > to {
-            throw UsageError(
-                "--from is after --to (\(arguments.value("from") ?? "") > \(arguments.value("to") ?? "")): "
-                    + "the window would be empty")
-        }
+        (options.fromNs, options.toNs) = try TapeCommand.window(arguments)
         var assets = Set<String>()
         for list in arguments.values("assets") {
             for item in list.split(separator: ",") where !item.trimmingCharacters(in: .whitespaces).isEmpty {

@@ -3,6 +3,7 @@
 public import CommandLineSupport
 import Foundation
 import Tape
+import Verify
 
 #if canImport(Glibc)
     import Glibc
@@ -150,13 +151,16 @@ public enum TapeCommand: Subcommand {
         return try RunOptions.parseInstant(text, option: name)
     }
 
-    /// Warnings about a read, for stderr.
-    static func damageLines(_ report: TapeReadReport) -> [String] {
-        var lines = report.tornTails.map { "warning: \($0.description)" }
-        for issue in report.issues { lines.append("warning: \(issue.description)") }
+    /// What a read found damaged, a line each: warnings for stderr by default; `tape repair`
+    /// lists them as what it dropped (`prefix: "dropped: "`, `moreSuffix: ""`).
+    static func damageLines(_ report: TapeReadReport, prefix: String = "warning: ", moreSuffix: String = " skipped")
+        -> [String]
+    {
+        var lines = report.tornTails.map { prefix + $0.description }
+        for issue in report.issues { lines.append(prefix + issue.description) }
         if report.malformedLines > report.issues.count {
             let more = report.malformedLines - report.issues.count
-            lines.append("warning: \(more) more malformed \(more == 1 ? "line" : "lines") skipped")
+            lines.append(prefix + VerificationText.count(more, "more malformed line") + moreSuffix)
         }
         return lines
     }

@@ -2,6 +2,7 @@
 import CommandLineSupport
 import Foundation
 import Tape
+import Verify
 
 /// `replay tape info TAPE...`
 enum TapeInfoCommand: Subcommand {
@@ -68,7 +69,7 @@ enum TapeInfoCommand: Subcommand {
     static func malformedFrameLines(_ summary: TapeSummary) -> [String] {
         var lines = summary.malformedFrameIssues.map { "warning: \($0.file):\($0.line): \($0.reason)" }
         let more = summary.malformedFrames - summary.malformedFrameIssues.count
-        if more > 0 { lines.append("warning: \(more) more malformed \(more == 1 ? "frame" : "frames")") }
+        if more > 0 { lines.append("warning: " + VerificationText.count(more, "more malformed frame")) }
         return lines
     }
 

@@ -2,6 +2,7 @@
 import CommandLineSupport
 import Foundation
 import Tape
+import Verify
 
 /// `replay tape repair TAPE... -o OUT`
 enum TapeRepairCommand: Subcommand {
@@ -53,23 +54,20 @@ enum TapeRepairCommand: Subcommand {
         if read.tornTails.isEmpty && read.malformedLines == 0 {
             try StandardOutput.print("nothing was damaged")
         } else {
-            for torn in read.tornTails { try StandardOutput.print("dropped: \(torn.description)") }
-            for issue in read.issues { try StandardOutput.print("dropped: \(issue.description)") }
-            if read.malformedLines > read.issues.count {
-                let more = read.malformedLines - read.issues.count
-                try StandardOutput.print("dropped: \(more) more malformed \(more == 1 ? "line" : "lines")")
+            for line in TapeCommand.damageLines(read, prefix: "dropped: ", moreSuffix: "") {
+                try StandardOutput.print(line)
             }
         }
         if let first = report.firstUnknownLine {
             let count = report.unknownLinesKept
             try StandardOutput.print(
-                "kept: \(count) \(count == 1 ? "line" : "lines") of a kind this version does not know, verbatim "
+                "kept: \(VerificationText.count(count, "line")) of a kind this version does not know, verbatim "
                     + "(first \(first.file):\(first.line): \(first.reason))")
         }
         if let first = report.firstMalformedFrame {
             let count = report.malformedFramesKept
             try StandardOutput.print(
-                "kept: \(count) \(count == 1 ? "frame" : "frames") whose bytes do not parse, unchanged "
+                "kept: \(VerificationText.count(count, "frame")) whose bytes do not parse, unchanged "
                     + "(first \(first.file):\(first.line): \(first.reason))")
         }
         let footer = read.tornTails.isEmpty && read.malformedLines == 0 ? "" : ", footer added"

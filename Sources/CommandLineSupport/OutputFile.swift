@@ -66,7 +66,7 @@ public enum OutputFile {
                 let suggestion = path.hasSuffix("/") ? path + example : path + "/" + example
                 throw CommandError("\(option) \(path) is a directory; give a file name like \(suggestion)")
             }
-            if kind != S_IFREG || writesInPlace(resolve(path)) {
+            if kind != S_IFREG || writesInPlace(target) {
                 guard allowsSpecialFiles else {
                     throw CommandError(
                         "\(option) \(path) is not a regular file (it is written to a new file that is renamed "

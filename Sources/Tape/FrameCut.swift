@@ -165,6 +165,16 @@ public enum FrameCutOutcome: Equatable, Sendable {
     case exact
     /// A rebuilt frame holding only the kept events and entries.
     case rewritten([UInt8])
+
+    /// Calls `body` with the bytes to keep: the rebuilt frame, or `original` (the recorded bytes)
+    /// when it is kept exactly. Not for `.skip`.
+    @discardableResult
+    public func withKeptBytes<R>(
+        of original: UnsafeRawBufferPointer, _ body: (UnsafeRawBufferPointer) throws -> R
+    ) rethrows -> R {
+        if case .rewritten(let bytes) = self { return try bytes.withUnsafeBytes(body) }
+        return try body(original)
+    }
 }
 
 /// The few byte-level JSON steps filtering needs (strings with escapes, nesting). Frames were

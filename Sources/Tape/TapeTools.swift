@@ -272,14 +272,10 @@ public enum TapeSlicer {
                         report.eventsWritten += 1
                     }
                 }
-                if case .rewritten(let bytes) = outcome {
+                try outcome.withKeptBytes(of: frame.bytes) { bytes in
                     try writer.writeFrame(
                         bytes, recvWallNs: frame.recvWallNs, monoNs: frame.monoNs, conn: frame.conn, seq: frame.seq,
                         synthetic: frame.synthetic, warmup: !inWindow)
-                } else {
-                    try writer.writeFrame(
-                        frame.bytes, recvWallNs: frame.recvWallNs, monoNs: frame.monoNs, conn: frame.conn,
-                        seq: frame.seq, synthetic: frame.synthetic, warmup: !inWindow)
                 }
                 report.framesWritten += 1
                 if !inWindow { report.warmupFrames += 1 }

@@ -33,10 +33,6 @@ extension CaptureSubcommand {
     }
 }
 
-func printError(_ text: String) {
-    writeStandardError(text + "\n")
-}
-
 enum CaptureMain {
     static var commands: [any CaptureSubcommand.Type] { [RecordCommand.self, MarketsCommand.self, BenchCommand.self] }
 

@@ -88,8 +88,8 @@ enum RunCommand: Subcommand {
     /// The usage error for verifying against a golden recorded with the other `--exchange-hash`
     /// setting (its hash results cannot be compared), or nil when the settings agree or the golden
     /// does not say.
-    static func exchangeHashConflict(goldenPath: String, verifying: Bool) -> UsageError? {
-        guard let golden = try? Golden.load(goldenPath), let mode = golden.exchangeHashMode else { return nil }
+    static func exchangeHashConflict(golden: Golden, goldenPath: String, verifying: Bool) -> UsageError? {
+        guard let mode = golden.exchangeHashMode else { return nil }
         switch (mode, verifying) {
         case ("on", false):
             return UsageError(
@@ -138,16 +138,15 @@ enum RunCommand: Subcommand {
         try options.checkOutputPaths()
         // The golden and targets are read now: a missing, binary or wrong kind of file is
         // reported before the replay, not after it.
-        try VerifyRunOptions.checkInputs(options)
-        if let golden = options.goldenPath,
-            let conflict = Self.exchangeHashConflict(goldenPath: golden, verifying: options.verifyExchangeHash)
-        {
-            throw conflict
-        }
-        if let golden = options.goldenPath,
-            let text = try? String(contentsOfFile: golden, encoding: .utf8), text.contains("\"levels\"")
-        {
-            options.goldenLevels = true  // the golden carries levels: fetch ours so diffs can show them
+        if let golden = try VerifyRunOptions.checkInputs(options), let path = options.goldenPath {
+            if let conflict = Self.exchangeHashConflict(
+                golden: golden, goldenPath: path, verifying: options.verifyExchangeHash)
+            {
+                throw conflict
+            }
+            if golden.workers.contains(where: { $0.books.contains { $0.levels != nil } }) {
+                options.goldenLevels = true  // the golden carries levels: fetch ours so diffs can show them
+            }
         }
         if let stall = options.stallTimeoutSeconds, stall < 3 * options.heartbeatSeconds {
             // The heartbeat check cannot judge a worker before 3 of its heartbeats are due.

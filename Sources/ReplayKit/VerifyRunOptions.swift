@@ -27,10 +27,13 @@ public enum VerifyRunOptions {
     /// Reads the `--golden` and `--targets` files before the run starts, so that a missing,
     /// unreadable or wrong kind of file (a run report given as the golden) is reported with the
     /// message the verification would give, before a replay is spent on it. An existing
-    /// `--write-golden` file without `--bless` is refused now too.
-    public static func checkInputs(_ options: RunOptions) throws {
+    /// `--write-golden` file without `--bless` is refused now too. Returns the `--golden` file,
+    /// loaded, for the checks that depend on it.
+    @discardableResult
+    public static func checkInputs(_ options: RunOptions) throws -> Golden? {
+        var golden: Golden?
         do {
-            if let path = options.goldenPath { _ = try Golden.load(path) }
+            if let path = options.goldenPath { golden = try Golden.load(path) }
             if let path = options.targetsPath { _ = try Targets.load(path) }
         } catch let error as VerifyError {
             throw VerifyCommandErrors.map(error)
@@ -38,6 +41,7 @@ public enum VerifyRunOptions {
         if let path = options.writeGoldenPath, !options.bless, FileManager.default.fileExists(atPath: path) {
             throw VerifyCommandErrors.map(VerifyError.goldenExists(path: path))
         }
+        return golden
     }
 
     /// Records and/or verifies the finished run as its options ask, prints the diff or the
